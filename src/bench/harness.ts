@@ -1,0 +1,165 @@
+// The measurement loop. Every model (or peer runtime) under test is a Runner; the harness opens
+// them all, times each one's first run apart (it pays for lazy allocation and kernel selection),
+// warms them up, then measures them interleaved — A B A B … — so a machine that gets slower
+// half-way (shared cores, a background job) slows every runner alike and ratios hold.
+import { performance } from 'node:perf_hooks';
+import { KilnError, UsageError } from '../errors.js';
+import { createSession, ort, type SessionOptions } from '../runtime/session.js';
+import { randomFeeds, resolveInputs, describeShape, type InputSpec, type ShapeOptions } from './inputs.js';
+
+export interface Runner {
+  readonly label: string;
+  /** Creates the session / starts the peer. */
+  open(): Promise<void>;
+  /** Session-creation time in ms, set by open() (excludes input generation and process start-up). */
+  readonly createMs: number;
+  /** One inference; returns its wall time in milliseconds. */
+  runOnce(): Promise<number>;
+  close(): Promise<void>;
+  /** Items per inference (the batch size). */
+  readonly items: number;
+  /** Human-readable input shapes, known after open(). */
+  readonly inputs: string;
+}
+
+export interface MeasureOptions {
+  warmup: number;
+  /** Measured runs per runner; exclusive with durationS. */
+  iterations?: number;
+  /** Measure rounds until this many seconds have passed (all runners together). */
+  durationS?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface Measurement {
+  label: string;
+  items: number;
+  inputs: string;
+  createMs: number;
+  firstRunMs: number;
+  /** Steady-state samples in ms, in round order (sample i of every runner is from round i). */
+  samplesMs: number[];
+}
+
+export function checkMeasureOptions(o: MeasureOptions): void {
+  if (!Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError(`--warmup must be a non-negative integer, got ${o.warmup}`);
+  if (o.iterations !== undefined && o.durationS !== undefined) throw new UsageError('give either --iterations or --duration, not both');
+  if (o.iterations !== undefined && (!Number.isInteger(o.iterations) || o.iterations <= 0)) throw new UsageError(`--iterations must be a positive integer, got ${o.iterations}`);
+  if (o.durationS !== undefined && !(o.durationS > 0)) throw new UsageError(`--duration must be a positive number of seconds, got ${o.durationS}`);
+}
+
+export async function measure(runners: readonly Runner[], o: MeasureOptions): Promise<Measurement[]> {
+  checkMeasureOptions(o);
+  const iterations = o.durationS === undefined ? (o.iterations ?? 50) : Infinity;
+  const results: Measurement[] = [];
+  try {
+    for (const r of runners) {
+      await r.open();
+      results.push({ label: r.label, items: r.items, inputs: r.inputs, createMs: r.createMs, firstRunMs: NaN, samplesMs: [] });
+    }
+    for (let i = 0; i < runners.length; i++) results[i].firstRunMs = await runners[i].runOnce();
+    for (let w = 0; w < o.warmup; w++) for (const r of runners) await r.runOnce();
+    o.onProgress?.(`measuring ${runners.map((r) => r.label).join(', ')}`);
+    const start = performance.now();
+    const deadline = o.durationS === undefined ? Infinity : start + o.durationS * 1000;
+    for (let round = 0; round < iterations; round++) {
+      for (let i = 0; i < runners.length; i++) results[i].samplesMs.push(await runners[i].runOnce());
+      if (performance.now() >= deadline) break;
+    }
+  } finally {
+    for (const r of runners) await r.close().catch(() => undefined);
+  }
+  return results;
+}
+
+export interface OrtRunnerOptions {
+  label: string;
+  model: string | Uint8Array;
+  session?: SessionOptions;
+  shapes?: ShapeOptions;
+  seed?: number;
+  /**
+   * Hand onnxruntime output tensors allocated once, after the first run, so later runs write
+   * into them instead of allocating (onnxruntime-node's form of I/O binding on CPU).
+   */
+  preallocateOutputs?: boolean;
+}
+
+/** A model in onnxruntime-node, fed seeded random inputs that stay the same for every run. */
+export class OrtRunner implements Runner {
+  readonly label: string;
+  session: ort.InferenceSession | null = null;
+  specs: InputSpec[] = [];
+  feeds: Record<string, ort.Tensor> = {};
+  private fetches: Record<string, ort.Tensor> | null = null;
+  private runs = 0;
+  createMs = NaN;
+  constructor(readonly options: OrtRunnerOptions) {
+    this.label = options.label;
+  }
+  get items(): number {
+    return this.options.shapes?.batch ?? this.specs[0]?.shape[0] ?? 1;
+  }
+  get inputs(): string {
+    return describeShape(this.specs);
+  }
+  async open(): Promise<void> {
+    const t0 = performance.now();
+    this.session = await createSession(this.options.model, this.options.session ?? {}, this.label);
+    this.createMs = performance.now() - t0;
+    this.runs = 0;
+    this.fetches = null;
+    this.specs = resolveInputs(this.session.inputMetadata, this.options.shapes ?? {}, this.label);
+    this.feeds = randomFeeds(this.specs, this.options.seed ?? 1);
+  }
+  async runOnce(): Promise<number> {
+    const s = this.session;
+    if (!s) throw new Error(`${this.label}: runOnce before open`);
+    const t0 = performance.now();
+    let out: Record<string, ort.Tensor>;
+    try {
+      out = this.fetches ? await s.run(this.feeds, this.fetches) : await s.run(this.feeds);
+    } catch (e) {
+      throw new KilnError(`${this.label}: inference failed with inputs ${this.inputs}: ${(e as Error).message}`, { cause: e });
+    }
+    const ms = performance.now() - t0;
+    if (this.runs++ === 0 && this.options.preallocateOutputs) {
+      this.fetches = {};
+      for (const [name, t] of Object.entries(out)) this.fetches[name] = new ort.Tensor(t.type, newLike(t), t.dims);
+    }
+    return ms;
+  }
+  /** Outputs for the fixed inputs (one extra, untimed run). */
+  async outputs(): Promise<Record<string, ort.Tensor>> {
+    if (!this.session) throw new Error(`${this.label}: outputs before open`);
+    return this.session.run(this.feeds);
+  }
+  async close(): Promise<void> {
+    const s = this.session;
+    this.session = null;
+    this.fetches = null;
+    await s?.release();
+  }
+}
+
+function newLike(t: ort.Tensor): ort.Tensor.DataType {
+  const d = t.data as ort.Tensor.DataType;
+  if (Array.isArray(d)) throw new UsageError('cannot preallocate string outputs');
+  const C = (d as unknown as { constructor: new (n: number) => ort.Tensor.DataType }).constructor;
+  return new C((d as ArrayLike<unknown>).length);
+}
+
+/** Timing a runner that does nothing: the cost of the harness loop itself (await + two clock reads). */
+export class NoopRunner implements Runner {
+  readonly items = 1;
+  readonly inputs = '-';
+  readonly createMs = 0;
+  constructor(readonly label = 'harness loop (no inference)') {}
+  async open(): Promise<void> {}
+  async runOnce(): Promise<number> {
+    const t0 = performance.now();
+    await Promise.resolve();
+    return performance.now() - t0;
+  }
+  async close(): Promise<void> {}
+}

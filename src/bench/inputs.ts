@@ -1,0 +1,202 @@
+// Model inputs for measurement: concrete shapes from the session's input metadata plus the
+// user's overrides, and seeded random tensors by element type. The same seed gives the same
+// values whatever the element type (floats are drawn as float32 and then converted), so an
+// FP32 model and its FP16 conversion see the same inputs.
+import { UsageError } from '../errors.js';
+import { ort } from '../runtime/session.js';
+
+export interface InputSpec {
+  name: string;
+  type: ort.Tensor.Type;
+  shape: number[];
+}
+
+export interface ShapeOptions {
+  /** Full shapes by input name (`--input-shape x=1x3x480x640`). */
+  shapes?: Record<string, number[]>;
+  /** Replaces dimension 0 of every input (`--batch N`); the model must allow it. */
+  batch?: number;
+  /** Fills the dynamic H and W (dims 2 and 3) of rank-4 inputs, e.g. from a deployment profile. */
+  image?: { width: number; height: number };
+}
+
+type Meta = readonly ort.InferenceSession.ValueMetadata[];
+
+const isDynamic = (d: number | string): d is string => typeof d === 'string' || d < 0;
+const dimName = (d: number | string): string => (typeof d === 'string' && d !== '' ? d : '?');
+
+/**
+ * Concrete input shapes, or a UsageError that lists every dimension still unknown, so the user
+ * can fix them all with one `--input-shape` per input.
+ */
+export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'model'): InputSpec[] {
+  const specs: InputSpec[] = [];
+  const unknown: string[] = [];
+  const known = new Set(meta.map((m) => m.name));
+  for (const name of Object.keys(opts.shapes ?? {})) {
+    if (!known.has(name)) throw new UsageError(`${label}: --input-shape names '${name}', but the model's inputs are ${[...known].join(', ')}`);
+  }
+  for (const m of meta) {
+    if (!m.isTensor) throw new UsageError(`${label}: input '${m.name}' is not a tensor; kiln can only feed tensors`);
+    const given = opts.shapes?.[m.name];
+    let dims: (number | string)[];
+    if (given) {
+      if (m.shape.length > 0 && given.length !== m.shape.length) {
+        throw new UsageError(`${label}: --input-shape ${m.name} has rank ${given.length}, the model expects rank ${m.shape.length} [${m.shape.map(String).join(', ')}]`);
+      }
+      m.shape.forEach((d, i) => {
+        if (!isDynamic(d) && d !== given[i] && !(i === 0 && opts.batch !== undefined)) {
+          throw new UsageError(`${label}: --input-shape ${m.name} sets dim ${i} to ${given[i]}, but the model fixes it at ${d}`);
+        }
+      });
+      dims = [...given];
+    } else {
+      dims = [...m.shape];
+    }
+    if (opts.batch !== undefined && dims.length > 0) {
+      const d0 = m.shape.length > 0 ? m.shape[0] : dims[0];
+      if (!isDynamic(d0) && d0 !== opts.batch) {
+        throw new UsageError(`${label}: input '${m.name}' has a fixed batch dimension of ${d0}; batch ${opts.batch} needs a model exported with a dynamic dim 0`);
+      }
+      dims[0] = opts.batch;
+    }
+    if (opts.image && dims.length === 4) {
+      if (isDynamic(dims[2])) dims[2] = opts.image.height;
+      if (isDynamic(dims[3])) dims[3] = opts.image.width;
+    }
+    dims.forEach((d, i) => {
+      if (isDynamic(d)) unknown.push(`${m.name}[${i}] (${dimName(d)}) of [${dims.map((x) => (isDynamic(x) ? dimName(x) : String(x))).join(', ')}]`);
+    });
+    specs.push({ name: m.name, type: m.type, shape: dims.map((d) => (isDynamic(d) ? -1 : d)) });
+  }
+  if (unknown.length > 0) {
+    const example = meta.map((m) => `--input-shape ${m.name}=${(m.isTensor ? m.shape : []).map((d) => (isDynamic(d) ? 'N' : d)).join('x')}`).join(' ');
+    throw new UsageError(`${label}: dynamic input dimensions need values: ${unknown.join('; ')}. Give them with e.g. ${example} (N = your size)`);
+  }
+  return specs;
+}
+
+/** Small, fast, seedable PRNG (a 32-bit xorshift variant); quality is ample for test inputs. */
+export function rng(seed: number): () => number {
+  let s = (seed >>> 0) ^ 0x9e3779b9;
+  if (s === 0) s = 0x6d2b79f5;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** IEEE 754 binary32 → binary16 bits, round to nearest even. */
+export function toHalfBits(v: number): number {
+  F32[0] = v;
+  const x = U32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++; // a carry into the exponent is still correct (up to infinity)
+  return sign | h;
+}
+
+/** binary16 bits → number. */
+export function fromHalfBits(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * A seeded random tensor: floats uniform in [0, 1) (image-like), integers in [0, 10), uint8 in
+ * [0, 256), bool 0/1. Each input gets its own stream (seed + input index).
+ */
+export function randomTensor(spec: InputSpec, seed: number): ort.Tensor {
+  const n = count(spec.shape);
+  const r = rng(seed);
+  switch (spec.type) {
+    case 'float32':
+    case 'float64':
+    case 'float16': {
+      const f = new Float32Array(n);
+      for (let i = 0; i < n; i++) f[i] = r();
+      if (spec.type === 'float32') return new ort.Tensor('float32', f, spec.shape);
+      if (spec.type === 'float64') return new ort.Tensor('float64', Float64Array.from(f), spec.shape);
+      const h = new Uint16Array(n);
+      for (let i = 0; i < n; i++) h[i] = toHalfBits(f[i]);
+      return new ort.Tensor('float16', h, spec.shape);
+    }
+    case 'uint8':
+    case 'bool': {
+      const u = new Uint8Array(n);
+      const range = spec.type === 'bool' ? 2 : 256;
+      for (let i = 0; i < n; i++) u[i] = Math.floor(r() * range);
+      return new ort.Tensor(spec.type, u, spec.shape);
+    }
+    case 'int8':
+    case 'int16':
+    case 'int32':
+    case 'uint16':
+    case 'uint32': {
+      const ctor = { int8: Int8Array, int16: Int16Array, int32: Int32Array, uint16: Uint16Array, uint32: Uint32Array }[spec.type];
+      const a = new ctor(n);
+      for (let i = 0; i < n; i++) a[i] = Math.floor(r() * 10);
+      return new ort.Tensor(spec.type, a, spec.shape);
+    }
+    case 'int64':
+    case 'uint64': {
+      const a = spec.type === 'int64' ? new BigInt64Array(n) : new BigUint64Array(n);
+      for (let i = 0; i < n; i++) a[i] = BigInt(Math.floor(r() * 10));
+      return new ort.Tensor(spec.type, a, spec.shape);
+    }
+    default:
+      throw new UsageError(`input '${spec.name}': kiln cannot make random inputs of element type ${spec.type}`);
+  }
+}
+
+export function randomFeeds(specs: readonly InputSpec[], seed: number): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  specs.forEach((s, i) => (feeds[s.name] = randomTensor(s, seed * 1000 + i)));
+  return feeds;
+}
+
+/** Tensor values as float64 numbers, whatever the element type (float16 decoded). */
+export function toNumbers(t: ort.Tensor): Float64Array {
+  const d = t.data;
+  if (t.type === 'float16') {
+    const h = d as Uint16Array;
+    const out = new Float64Array(h.length);
+    for (let i = 0; i < h.length; i++) out[i] = fromHalfBits(h[i]);
+    return out;
+  }
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float64Array.from(d, (v) => Number(v));
+  if (Array.isArray(d)) throw new UsageError(`cannot compare string tensors numerically`);
+  return Float64Array.from(d as ArrayLike<number>);
+}
+
+export const describeShape = (specs: readonly InputSpec[]): string => specs.map((s) => `${s.name}=${s.shape.join('x')}`).join(' ');
+export const elementCount = count;
