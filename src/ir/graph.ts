@@ -84,11 +84,18 @@ export class Value {
     return this._uses;
   }
 
-  /** The tensor type, declared if known, else inferred. */
+  /**
+   * The tensor type: declared, with dims that the declaration leaves symbolic or unknown filled
+   * in from inference (after --input-shape fixes 'height', a declared output [N,C,'height',W]
+   * becomes concrete); else inferred.
+   */
   get tensorType(): TensorType | undefined {
     const t = this.type;
-    if (t && t.kind !== 'opaque') return t;
-    return this.inferred;
+    if (!t || t.kind === 'opaque') return this.inferred;
+    const inf = this.inferred;
+    if (!t.shape) return inf?.shape ? { ...t, shape: inf.shape } : t;
+    if (!inf?.shape || inf.shape.length !== t.shape.length || t.shape.every((d) => typeof d === 'number')) return t;
+    return { ...t, shape: t.shape.map((d, i) => (typeof d === 'number' ? d : typeof inf.shape![i] === 'number' ? inf.shape![i] : d)) };
   }
 
   get elemType(): DataType | undefined {
@@ -300,11 +307,7 @@ export class Graph {
 
   /** Resolves a name in this graph, then in enclosing graphs (outer-scope references). */
   lookup(name: string): Value | undefined {
-    for (let g: Graph | null = this; g; g = g.parent) {
-      const v = g.values.get(name);
-      if (v) return v;
-    }
-    return undefined;
+    return this.values.get(name) ?? this.parent?.lookup(name);
   }
 
   allValues(): IterableIterator<Value> {

@@ -60,9 +60,7 @@ export function inferShapes(model: Model, opts: { inputShapes?: Record<string, r
 function typeOf(v: Value | null): TensorType | undefined {
   if (!v) return undefined;
   if (v.initializer) return T(v.initializer.dataType, v.initializer.dims);
-  const d = v.type;
-  if (d && d.kind !== 'opaque') return d;
-  return v.inferred;
+  return v.tensorType;
 }
 
 function constantOf(v: Value | null): Tensor | undefined {
@@ -93,7 +91,7 @@ function inferGraph(g: Graph, model: Model, unknown: Set<string>, problems: stri
     const rule = n.domain === '' ? RULES[n.opType] : undefined;
     for (const sg of n.subgraphs()) inferGraph(sg, model, unknown, problems);
     if (!rule) {
-      if (n.outputs.some((v) => v && !v.type)) unknown.add(n.domain ? `${n.domain}.${n.opType}` : n.opType);
+      unknown.add(n.domain ? `${n.domain}.${n.opType}` : n.opType);
       continue;
     }
     const ctx: Ctx = {
