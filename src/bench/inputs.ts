@@ -70,8 +70,8 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
     specs.push({ name: m.name, type: m.type, shape: dims.map((d) => (isDynamic(d) ? -1 : d)) });
   }
   if (unknown.length > 0) {
-    const example = meta.map((m) => `--input-shape ${m.name}=${(m.isTensor ? m.shape : []).map((d) => (isDynamic(d) ? 'N' : d)).join('x')}`).join(' ');
-    throw new UsageError(`${label}: dynamic input dimensions need values: ${unknown.join('; ')}. Give them with e.g. ${example} (N = your size)`);
+    const example = specs.map((sp, k) => `--input-shape ${sp.name}=${sp.shape.map((d, i) => (d < 0 ? `<${dimName((meta[k] as { shape: readonly (number | string)[] }).shape[i] ?? '?')}>` : d)).join('x')}`).join(' ');
+    throw new UsageError(`${label}: dynamic input dimensions need values: ${unknown.join('; ')}. Give them with ${example}, replacing each <dim> with a number`);
   }
   return specs;
 }

@@ -48,7 +48,8 @@ export interface TorchRunnerOptions {
   /** torch.set_num_threads; 0 or undefined keeps PyTorch's default. */
   threads?: number;
   specs: InputSpec[];
-  feeds: Record<string, ort.Tensor>;
+  /** Input sets; timed runs use the first, outputs(k) any. */
+  feeds: Record<string, ort.Tensor>[];
 }
 
 const NUMPY_TYPES = new Set(['float32', 'float64', 'float16', 'int64', 'int32', 'uint8', 'int8', 'bool']);
@@ -80,13 +81,16 @@ export class TorchRunner implements Runner {
     this.stderr = '';
     this.dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-torch-'));
     const inputs = [];
-    for (const [i, s] of this.options.specs.entries()) {
-      if (!NUMPY_TYPES.has(s.type)) throw new UsageError(`${this.label}: input ${s.name} has type ${s.type}, which the PyTorch peer cannot read`);
-      const t = this.options.feeds[s.name];
-      const d = t.data as ArrayBufferView;
-      const file = path.join(this.dir, `in${i}.bin`);
-      await writeFile(file, new Uint8Array(d.buffer, d.byteOffset, d.byteLength)); // little-endian, as numpy reads it
-      inputs.push({ name: s.name, dtype: s.type, shape: s.shape, file });
+    for (const [k, feeds] of this.options.feeds.entries()) {
+      const set = [];
+      for (const [i, s] of this.options.specs.entries()) {
+        if (!NUMPY_TYPES.has(s.type)) throw new UsageError(`${this.label}: input ${s.name} has type ${s.type}, which the PyTorch peer cannot read`);
+        const d = feeds[s.name].data as ArrayBufferView;
+        const file = path.join(this.dir, `in${k}_${i}.bin`);
+        await writeFile(file, new Uint8Array(d.buffer, d.byteOffset, d.byteLength)); // little-endian, as numpy reads it
+        set.push({ name: s.name, dtype: s.type, shape: s.shape, file });
+      }
+      inputs.push(set);
     }
     const spec = { def: this.options.def.file, factory: this.options.def.factory, mode: this.options.mode, threads: this.options.threads ?? 0, inputs };
     const child = spawn(PYTHON, [SCRIPT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -138,9 +142,9 @@ export class TorchRunner implements Runner {
     return Number((await this.request('run')).ms);
   }
 
-  /** The model's outputs for the fixed inputs, as float32, in forward()'s order. */
-  async outputs(): Promise<{ shape: number[]; data: Float32Array }[]> {
-    const r = (await this.request(`save ${this.dir}`)) as { outputs: { shape: number[]; file: string }[] };
+  /** The model's outputs for input set k, as float32, in forward()'s order. */
+  async outputs(k = 0): Promise<{ shape: number[]; data: Float32Array }[]> {
+    const r = (await this.request(`save ${this.dir} ${k}`)) as { outputs: { shape: number[]; file: string }[] };
     const result = [];
     for (const o of r.outputs) {
       const b = await readFile(o.file);

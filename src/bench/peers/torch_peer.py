@@ -2,13 +2,14 @@
 
 Started by src/bench/peers/torch.ts with Debian's /usr/bin/python3. Arguments (JSON in argv[1]):
   {"def": "path/to/file.py", "factory": "build_model", "mode": "eager" | "torchscript",
-   "threads": 0 | N, "inputs": [{"name", "dtype", "shape", "file"}]}
+   "threads": 0 | N, "inputs": [[{"name", "dtype", "shape", "file"}, ...], ...]}
 The factory takes no arguments and returns an nn.Module (weights loaded). Inputs are raw
-little-endian arrays written by kiln, passed to forward() positionally in ONNX input order.
+little-endian arrays written by kiln, one list per input set, passed to forward() positionally
+in ONNX input order. Timed runs use set 0.
 
 Protocol: one JSON object per line on stdout. First {"ready": true, "createMs": ...}; then for
 each stdin line: "run" -> {"ms": ...} (time of one forward, measured here so pipe latency is
-not counted), "save DIR" -> {"outputs": [{"shape", "file"}]} (float32), "quit" -> exit.
+not counted), "save DIR K" -> {"outputs": [{"shape", "file"}]} (float32, input set K), "quit" -> exit.
 Errors: {"error": "..."} and exit status 1.
 """
 import importlib.util
@@ -32,10 +33,14 @@ def main():
         torch.set_num_threads(int(spec["threads"]))
     dtypes = {"float32": np.float32, "float64": np.float64, "float16": np.float16, "int64": np.int64,
               "int32": np.int32, "uint8": np.uint8, "int8": np.int8, "bool": np.bool_}
-    inputs = []
-    for i in spec["inputs"]:
-        a = np.fromfile(i["file"], dtype=dtypes[i["dtype"]]).reshape(i["shape"])
-        inputs.append(torch.from_numpy(a))
+    sets = []
+    for group in spec["inputs"]:
+        tensors = []
+        for i in group:
+            a = np.fromfile(i["file"], dtype=dtypes[i["dtype"]]).reshape(i["shape"])
+            tensors.append(torch.from_numpy(a))
+        sets.append(tensors)
+    inputs = sets[0]
 
     t0 = time.perf_counter()
     mod_spec = importlib.util.spec_from_file_location("kiln_torch_def", spec["def"])
@@ -63,13 +68,13 @@ def main():
                 ms = (time.perf_counter() - t) * 1000
             reply({"ms": ms})
         elif cmd.startswith("save "):
-            out_dir = cmd[5:]
+            out_dir, k = cmd[5:].rsplit(" ", 1)
             with torch.no_grad():
-                out = model(*inputs)
+                out = model(*sets[int(k)])
             outs = list(out) if isinstance(out, (tuple, list)) else [out]
             saved = []
-            for k, o in enumerate(outs):
-                f = os.path.join(out_dir, "out%d.bin" % k)
+            for n, o in enumerate(outs):
+                f = os.path.join(out_dir, "out%s_%d.bin" % (k, n))
                 o.detach().to(torch.float32).contiguous().numpy().tofile(f)
                 saved.append({"shape": list(o.shape), "file": f})
             reply({"outputs": saved})

@@ -1,0 +1,66 @@
+// kiln pipeline MODEL --profile NAME: every stage from the PyTorch prototype to the deployment
+// profile, measured in one run, with quality against the original; writes JSON, Markdown, HTML.
+import { Command } from 'commander';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { collect, log, out, parseInputShapes, parsePositiveInt, printJson } from './io.js';
+import { parseNonNegativeInt, parsePositiveNumber, printReport } from './bench.js';
+
+interface Opts {
+  profile?: string;
+  calib?: string;
+  torch?: string;
+  inputShape?: string[];
+  batch?: number;
+  warmup: number;
+  iterations?: number;
+  duration?: number;
+  holdout: number;
+  out?: string;
+  json?: boolean;
+}
+
+export function command(): Command {
+  return new Command('pipeline')
+    .description('measure every stage prototype → production (PyTorch eager, onnxruntime defaults, kiln optimization, INT8/FP16, tuned session, combined) and write the report')
+    .argument('<model>', 'ONNX model exported from the prototype')
+    .option('--profile <name>', 'deployment profile: server-cpu, server-gpu, edge, browser-wasm')
+    .option('--calib <dir>', 'calibration data for INT8 (passed to the quantizer)')
+    .option('--torch <def>', 'PyTorch definition path/to/model.py[:factory] (factory() returns the nn.Module; default build_model)')
+    .option('--input-shape <name=dims>', 'shape for an input with dynamic dims (repeatable); default: the profile input size', collect)
+    .option('--batch <n>', "batch size (default: the profile's)", parsePositiveInt('--batch'))
+    .option('--warmup <n>', 'untimed runs per stage after the first', parseNonNegativeInt('--warmup'), 5)
+    .option('--iterations <n>', 'measured runs per stage (default 30)', parsePositiveInt('--iterations'))
+    .option('--duration <s>', 'measure for this many seconds instead', parsePositiveNumber('--duration'))
+    .option('--holdout <n>', 'held-out input sets for the quality columns', parsePositiveInt('--holdout'), 3)
+    .option('-o, --out <dir>', 'report directory (default out/pipeline-<model>-<profile>)')
+    .option('--json', 'print the report as JSON')
+    .action(async (model: string, o: Opts) => {
+      if (!o.profile) throw new UsageError('kiln pipeline needs --profile NAME (server-cpu, server-gpu, edge, browser-wasm)');
+      if (o.iterations !== undefined && o.duration !== undefined) throw new UsageError('give either --iterations or --duration, not both');
+      const { getProfile } = await import('../runtime/profiles.js');
+      const { pipeline } = await import('../bench/pipeline.js');
+      const { writeReport } = await import('../report/write.js');
+      const profile = getProfile(o.profile);
+      const report = await pipeline({
+        model,
+        profile,
+        calibDir: o.calib,
+        torch: o.torch,
+        shapes: parseInputShapes(o.inputShape),
+        batch: o.batch,
+        warmup: o.warmup,
+        iterations: o.duration === undefined ? (o.iterations ?? 30) : undefined,
+        durationS: o.duration,
+        holdout: o.holdout,
+        onProgress: (m) => log(`kiln pipeline: ${m}`),
+      });
+      const dir = o.out ?? path.join('out', `pipeline-${path.basename(model, '.onnx')}-${profile.name}`);
+      for (const [name, f] of [['report.json', 'json'], ['report.md', 'md'], ['report.html', 'html']] as const) await writeReport(report, path.join(dir, name), f);
+      if (o.json) printJson(report);
+      else {
+        await printReport(report, ['stage', 'fps', 'median', 'speedup', 'maxAbs', 'snrDb', 'note']);
+        out(`\nreport: ${path.join(dir, 'report.html')} (also report.md, report.json)`);
+      }
+    });
+}

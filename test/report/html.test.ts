@@ -1,0 +1,74 @@
+// The HTML report in a real browser: Debian's chromium driven by playwright-core. The page must
+// load offline without console errors, draw its charts, and its tables must show the numbers
+// of the embedded JSON report (which must equal the Report it was rendered from).
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { bench } from '../../src/bench/bench.js';
+import { formatCell } from '../../src/report/format.js';
+import { renderHtml } from '../../src/report/html.js';
+import type { Report } from '../../src/report/types.js';
+import { benchModels } from '../bench/models.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+test('HTML bench report loads in headless chromium, draws charts and shows the JSON numbers', async (t) => {
+  if (!existsSync(CHROMIUM)) return t.skip(`${CHROMIUM} is missing (apt-get install -y chromium)`);
+  const models = benchModels();
+  if (typeof models === 'string') return t.skip(models);
+  const report = await bench({ models: [models.tinyCnn, models.addOne], warmup: 2, iterations: 20, memory: false });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-html-'));
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: ARGS });
+  try {
+    const file = path.join(dir, 'report.html');
+    await writeFile(file, renderHtml(report));
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('request', (r) => !r.url().startsWith('file:') && requests.push(r.url()));
+    await page.goto(`file://${file}`, { waitUntil: 'load' });
+    assert.deepEqual(errors, [], 'console errors');
+    assert.deepEqual(requests, [], 'the page must not fetch anything (self-contained)');
+
+    const embedded = JSON.parse(await page.locator('#kiln-report').textContent() ?? 'null') as Report;
+    assert.deepEqual(embedded, JSON.parse(JSON.stringify(report)));
+
+    const table = report.sections.find((s) => s.id === 'results')?.table;
+    assert.ok(table);
+    const cells = await page.$$eval('#results-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => ({ key: td.dataset.key, text: td.textContent, value: td.dataset.value }))));
+    assert.equal(cells.length, table.rows.length);
+    for (const [i, row] of table.rows.entries()) {
+      for (const c of table.columns) {
+        const cell = cells[i].find((x) => x.key === c.key);
+        assert.ok(cell, `row ${i} has a ${c.key} cell`);
+        const v = row[c.key] ?? null;
+        assert.equal(cell.text, formatCell(v, c), `row ${i} ${c.key}`);
+        if (typeof v === 'number') {
+          assert.equal(Number(cell.value), v, `row ${i} ${c.key} data-value`);
+          assert.ok(Math.abs(Number(cell.text) - v) <= Math.abs(v) * 1e-3 + 1e-12, `row ${i} ${c.key}: shown ${cell.text}, JSON ${v}`);
+        }
+      }
+    }
+    // The numbers are the measurement: medians shown for each model are those of its raw samples.
+    const runs = (report.raw?.runs ?? []) as { samplesMs: number[] }[];
+    assert.equal(runs.length, 2);
+    for (const [i, r] of runs.entries()) {
+      const sorted = [...r.samplesMs].sort((a, b) => a - b);
+      const median = (sorted[9] + sorted[10]) / 2;
+      assert.equal(table.rows[i].median, median);
+    }
+    const drawn = await page.$$eval('.chart', (els) => els.map((e) => ({ id: e.id, canvas: e.querySelectorAll('canvas').length, drawn: e.getAttribute('data-drawn') })));
+    assert.equal(drawn.length, 2);
+    for (const d of drawn) assert.ok(d.canvas > 0 && d.drawn === '1', `chart ${d.id} drawn`);
+  } finally {
+    await context.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
