@@ -1,0 +1,1 @@
+"""kiln's default frame-interpolation model: architecture, synthetic data, training, export."""

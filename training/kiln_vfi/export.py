@@ -1,0 +1,82 @@
+"""Export a kiln-vfi checkpoint to ONNX (opset 17, dynamic N/H/W).
+
+    /usr/bin/python3 -m kiln_vfi.export --ckpt checkpoints/best.pt --out ../models/kiln-vfi.onnx
+
+I/O convention (also written into the model's metadata_props):
+  img0, img1  float32 [N,3,H,W] RGB in [0,1]; H and W multiples of 16 (the caller pads)
+  timestep    float32 [N,1,1,1], t in (0,1) (0 = img0, 1 = img1), clamped to [1e-3, 1-1e-3]
+  output      float32 [N,3,H,W] RGB in [0,1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+from .env import require_onnx, require_torch
+
+torch = require_torch()
+
+from .model import SIZE_MULTIPLE, ExportWrapper, KilnVFI, count_macs, count_params  # noqa: E402
+from .train import load_ckpt  # noqa: E402
+
+OPSET = 17
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def load_net(path: str) -> tuple[KilnVFI, dict]:
+    st = load_ckpt(path)
+    net = KilnVFI()
+    net.load_state_dict(st["model"])
+    net.eval()
+    return net, st
+
+
+def export(net: KilnVFI, out: str, meta: dict | None = None) -> None:
+    onnx = require_onnx()
+    x = torch.rand(1, 3, 64, 64)
+    t = torch.full((1, 1, 1, 1), 0.5)
+    dyn = {"img0": {0: "N", 2: "H", 3: "W"}, "img1": {0: "N", 2: "H", 3: "W"}, "timestep": {0: "N"}, "output": {0: "N", 2: "H", 3: "W"}}
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            ExportWrapper(net), (x, x, t), out, opset_version=OPSET, input_names=["img0", "img1", "timestep"],
+            output_names=["output"], dynamic_axes=dyn, do_constant_folding=True,
+        )
+    m = onnx.load(out)
+    props = {
+        "kiln.model": "kiln-vfi",
+        "kiln.size_multiple": str(SIZE_MULTIPLE),
+        "kiln.input_range": "0..1 RGB float32 NCHW",
+        "kiln.timestep_shape": "N,1,1,1",
+        "kiln.license": "Apache-2.0",
+    }
+    props.update({f"kiln.{k}": str(v) for k, v in (meta or {}).items()})
+    for k, v in props.items():
+        p = m.metadata_props.add()
+        p.key, p.value = k, v
+    m.producer_name = "kiln-training"
+    onnx.checker.check_model(m)
+    onnx.save(m, out)
+    size = os.path.getsize(out)
+    if size > MAX_BYTES:
+        raise SystemExit(f"kiln-vfi: {out} is {size} bytes, over the 10 MB budget")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="export kiln-vfi to ONNX")
+    ap.add_argument("--ckpt", default="checkpoints/best.pt")
+    ap.add_argument("--out", default="../models/kiln-vfi.onnx")
+    a = ap.parse_args(argv)
+    net, st = load_net(a.ckpt)
+    export(net, a.out, {"train_step": st["step"], "synthetic_val_psnr": f"{st.get('best', float('nan')):.3f}"})
+    macs = count_macs(net)
+    print(f"wrote {a.out} ({os.path.getsize(a.out)} bytes) from {a.ckpt} step {st['step']}")
+    print(f"params {count_params(net)}  MACs@640x480 {macs['total'] / 1e9:.3f} G  gridsample elements {macs['gridsample_elements']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Scores as the vfi-dev README defines them: on uint8 output, PSNR (dB), IE (mean absolute error
+on 0-255) and SSIM (Gaussian window 11, sigma 1.5, per RGB channel, averaged), each averaged over
+the triplets."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DEV_DIR = os.environ.get("KILN_VFI_DEV", os.path.join(os.path.dirname(__file__), "../../../shared/data/vfi-dev"))
+
+
+def to_u8(x: torch.Tensor) -> torch.Tensor:
+    return (x.clamp(0, 1) * 255.0).round()
+
+
+def psnr_u8(out: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """per-sample PSNR of float [B,3,H,W] images in [0,1] after uint8 rounding."""
+    mse = ((to_u8(out) - to_u8(gt)) ** 2).mean((1, 2, 3)).clamp_min(1e-10)
+    return 10.0 * torch.log10(255.0**2 / mse)
+
+
+def ie_u8(out: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    return (to_u8(out) - to_u8(gt)).abs().mean((1, 2, 3))
+
+
+def ssim_u8(out: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    x, y = to_u8(out), to_u8(gt)
+    g = torch.exp(-(torch.arange(11).float() - 5) ** 2 / (2 * 1.5**2))
+    g = g / g.sum()
+    k = (g[:, None] * g[None, :]).view(1, 1, 11, 11).repeat(3, 1, 1, 1)
+    f = lambda z: F.conv2d(z, k, groups=3)  # noqa: E731  'valid' window, as in the reference SSIM
+    mx, my = f(x), f(y)
+    sxx, syy, sxy = f(x * x) - mx**2, f(y * y) - my**2, f(x * y) - mx * my
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))
+    return s.mean((1, 2, 3))
+
+
+def load_dev(root: str = DEV_DIR):
+    """The 21 real triplets (validation only). Returns None when the folder is absent."""
+    from PIL import Image
+
+    dirs = sorted(glob.glob(os.path.join(root, "ucf101", "*")), key=lambda p: (len(p), p))
+    if not dirs:
+        return None
+    trip = []
+    for d in dirs:
+        ims = [
+            torch.from_numpy(np.asarray(Image.open(os.path.join(d, f"frame{i}.png")).convert("RGB")).copy())
+            .permute(2, 0, 1)
+            .float()
+            .div(255.0)[None]
+            for i in range(3)
+        ]
+        trip.append((os.path.basename(d), ims[0], ims[1], ims[2]))
+    return trip
+
+
+def pad_to(x: torch.Tensor, m: int):
+    h, w = x.shape[2:]
+    ph, pw = (-h) % m, (-w) % m
+    if ph or pw:
+        x = F.pad(x, [0, pw, 0, ph], mode="replicate")
+    return x, h, w
+
+
+@torch.no_grad()
+def score_dev(fn, trip, multiple: int = 16) -> dict:
+    """fn(img0, img1, t) -> frame; inputs padded (replicate) to the size multiple and cropped back."""
+    ps, ies, ss = [], [], []
+    for _, a, gt, b in trip:
+        a2, h, w = pad_to(a, multiple)
+        b2, _, _ = pad_to(b, multiple)
+        out = fn(a2, b2, torch.full((1, 1, 1, 1), 0.5))[:, :, :h, :w]
+        ps.append(psnr_u8(out, gt).item())
+        ies.append(ie_u8(out, gt).item())
+        ss.append(ssim_u8(out, gt).item())
+    return {"psnr": float(np.mean(ps)), "ie": float(np.mean(ies)), "ssim": float(np.mean(ss)), "per": ps}

@@ -1,0 +1,234 @@
+"""kiln-vfi: a small coarse-to-fine, cost-volume-based frame interpolator built for CPU inference.
+
+Design (written from the ideas of PWC-Net, RIFE and Super SloMo, not from their code):
+
+* One shared feature pyramid for both inputs (1/4, 1/8, 1/16 of the input size).
+* Motion is *measured*, not regressed: at 1/16 and 1/8 a local correlation (cost volume)
+  compares the two frames' features over a small search window, and a small decoder turns
+  the cost volume into a motion update.
+* Motion is represented at the time-t grid as a symmetric "trajectory" field D (full-resolution
+  pixels, frame 0 -> frame 1): the point at x at time t was at x - t*D in frame 0 and is at
+  x + (1-t)*D in frame 1. Both frames' features are backward-warped to time t with it, so the
+  cost volume between the two warped maps peaks at the *residual* motion, whatever t is.
+* At 1/4 a refinement decoder sees both frames warped to t and predicts separate residuals for
+  the two flows (occlusions break the linear model) and a fusion-mask logit.
+* Only two full-resolution warps (img0 and img1 to time t); everything else runs at <= 1/4.
+  On CPU GridSample cost grows with warped elements (channels x pixels), so feature warps
+  happen only at 1/8 with 24 channels and image warps at 1/4 with 3.
+* Flow and mask heads start at zero, and the mask carries the prior log((1-t)/t): the untrained
+  network outputs exactly (1-t)*img0 + t*img1 (frame averaging at t = 0.5).
+
+All ops export to standard ONNX (opset 17): Conv, LeakyRelu, AveragePool, Pad, Slice, Mul,
+ReduceMean, Concat, Resize, GridSample, CumSum, Sigmoid, Log.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# Input height and width must be a multiple of this (one 2x average pool + three stride-2 convs).
+SIZE_MULTIPLE = 16
+T_EPS = 1e-3
+
+
+def conv(cin: int, cout: int, k: int = 3, stride: int = 1, act: bool = True) -> nn.Module:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2)]
+    if act:
+        layers.append(nn.LeakyReLU(0.1))
+    return nn.Sequential(*layers) if act else layers[0]
+
+
+def zero_conv(cin: int, cout: int) -> nn.Conv2d:
+    c = nn.Conv2d(cin, cout, 3, 1, 1)
+    nn.init.zeros_(c.weight)
+    nn.init.zeros_(c.bias)
+    return c
+
+
+def correlation(a: torch.Tensor, b: torch.Tensor, radius: int) -> torch.Tensor:
+    """Cost volume: mean over channels of a(x) * b(x + d) for every integer d in [-r, r]^2.
+
+    Written with Pad + Slice so it exports to plain ONNX; sizes come from the traced shapes,
+    so it stays dynamic in H and W.
+    """
+    # Shift rows first, then columns (2k+2 Slices instead of k^2), and reduce over channels
+    # once: ~130 tiny ONNX nodes per cost volume became ~25, which onnxruntime runs much faster.
+    n, c, h, w = a.shape
+    k = 2 * radius + 1
+    bp = F.pad(b, [radius, radius, radius, radius])
+    rows = torch.stack([bp[:, :, dy : dy + h, :] for dy in range(k)], 1)  # [N,k,C,h,w+2r]
+    shifted = torch.stack([rows[..., dx : dx + w] for dx in range(k)], 2)  # [N,k,k,C,h,w]
+    cost = (shifted * a.unsqueeze(1).unsqueeze(1)).mean(3)  # [N,k,k,h,w], dy-major
+    return F.leaky_relu(cost.reshape(n, k * k, h, w), 0.1)
+
+
+def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward warp: out(p) = x(p + flow(p)), flow in pixels of x, bilinear, border padding.
+
+    The pixel grid is built with CumSum over a ones row/column taken from the flow itself, so
+    the exported graph has no baked-in size.
+    """
+    fx = flow[:, 0:1]
+    fy = flow[:, 1:2]
+    row = torch.ones_like(fx[:, :, 0:1, :])  # [N,1,1,W]
+    col = torch.ones_like(fx[:, :, :, 0:1])  # [N,1,H,1]
+    xs = torch.cumsum(row, 3) - 1.0
+    ys = torch.cumsum(col, 2) - 1.0
+    wm1 = row.sum(3, keepdim=True) - 1.0
+    hm1 = col.sum(2, keepdim=True) - 1.0
+    gx = (xs + fx) * (2.0 / wm1) - 1.0
+    gy = (ys + fy) * (2.0 / hm1) - 1.0
+    grid = torch.cat([gx, gy], 1).permute(0, 2, 3, 1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def up2(x: torch.Tensor) -> torch.Tensor:
+    return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+
+
+class Encoder(nn.Module):
+    def __init__(self, c4: int = 16, c8: int = 24, c16: int = 48):
+        super().__init__()
+        self.l4 = nn.Sequential(conv(3, c4, stride=2), conv(c4, c4))
+        self.l8 = nn.Sequential(conv(c4, c8, stride=2), conv(c8, c8))
+        self.l16 = nn.Sequential(conv(c8, c16, stride=2), conv(c16, c16))
+
+    def forward(self, x: torch.Tensor):
+        x = F.avg_pool2d(x, 2)
+        f4 = self.l4(x)
+        f8 = self.l8(f4)
+        f16 = self.l16(f8)
+        return f4, f8, f16
+
+
+class Decoder(nn.Module):
+    """1x1 squeeze, two 3x3 convs, then zero-initialised flow / mask heads and a hidden state."""
+
+    def __init__(self, cin: int, c: int, c2: int, nflow: int, hidden: int):
+        super().__init__()
+        self.trunk = nn.Sequential(conv(cin, c, k=1), conv(c, c), conv(c, c2))
+        self.flow = zero_conv(c2, nflow)
+        self.mask = zero_conv(c2, 1)
+        self.hidden = conv(c2, hidden) if hidden else None
+
+    def forward(self, x: torch.Tensor):
+        y = self.trunk(x)
+        h = self.hidden(y) if self.hidden is not None else None
+        return self.flow(y), self.mask(y), h
+
+
+class KilnVFI(nn.Module):
+    R16 = 4  # search radius at 1/16: +-64 px at full resolution
+    R8 = 3  # at 1/8: +-24 px residual
+    HID = 16
+
+    def __init__(self):
+        super().__init__()
+        c4, c8, c16 = 16, 24, 48
+        self.enc = Encoder(c4, c8, c16)
+        n16 = (2 * self.R16 + 1) ** 2
+        n8 = (2 * self.R8 + 1) ** 2
+        self.dec16 = Decoder(n16 + 2 * c16 + 1, 64, 48, 2, self.HID)
+        self.dec8 = Decoder(n8 + 2 * c8 + 2 + 1 + 1 + self.HID, 48, 32, 2, self.HID)
+        # 1/4 refinement: both images warped to t (3+3), both flows (4), t, mask, hidden.
+        self.ref4 = nn.Sequential(conv(3 + 3 + 4 + 1 + 1 + self.HID, 24), conv(24, 24), conv(24, 16))
+        self.ref4_flow = zero_conv(16, 4)
+        self.ref4_mask = zero_conv(16, 1)
+
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor, aux: bool = False):
+        n = img0.shape[0]
+        t = timestep.reshape(-1, 1, 1, 1).clamp(T_EPS, 1.0 - T_EPS)
+        f4, f8, f16 = self.enc(torch.cat([img0, img1], 0) - 0.5)
+        a16, b16 = f16[:n], f16[n:]
+        a8, b8 = f8[:n], f8[n:]
+
+        # 1/16: motion measured from the unwarped pyramids.
+        tmap16 = t * torch.ones_like(a16[:, :1])
+        c16 = correlation(a16, b16, self.R16)
+        dd, m16, h16 = self.dec16(torch.cat([c16, a16, b16, tmap16], 1))
+        d16 = dd * 16.0  # full-resolution pixels
+
+        # 1/8: warp both feature maps to time t, measure the residual motion.
+        d8 = up2(d16)
+        m8 = up2(m16)
+        h8 = up2(h16)
+        a8w = warp(a8, d8 * (-t / 8.0))
+        b8w = warp(b8, d8 * ((1.0 - t) / 8.0))
+        tmap8 = t * torch.ones_like(a8[:, :1])
+        c8 = correlation(a8w, b8w, self.R8)
+        dd, dm, h8 = self.dec8(torch.cat([c8, a8w, b8w, d8 / 16.0, tmap8, m8, h8], 1))
+        d8 = d8 + dd * 8.0
+        m8 = m8 + dm
+
+        # 1/4: separate flows to frame 0 and frame 1, refined from the warped images.
+        d4 = up2(d8)
+        m4 = up2(m8)
+        h4 = up2(h8)
+        ft0 = d4 * (-t)
+        ft1 = d4 * (1.0 - t)
+        i0q = F.avg_pool2d(img0, 4)
+        i1q = F.avg_pool2d(img1, 4)
+        w0q = warp(i0q, ft0 / 4.0)
+        w1q = warp(i1q, ft1 / 4.0)
+        tmap4 = t * torch.ones_like(m4)
+        y = self.ref4(torch.cat([w0q - 0.5, w1q - 0.5, ft0 / 16.0, ft1 / 16.0, tmap4, m4, h4], 1))
+        df = self.ref4_flow(y) * 4.0
+        ft0 = ft0 + df[:, 0:2]
+        ft1 = ft1 + df[:, 2:4]
+        m4 = m4 + self.ref4_mask(y)
+
+        # Full resolution: exactly two warps and a blend.
+        ft0f = F.interpolate(ft0, scale_factor=4.0, mode="bilinear", align_corners=False)
+        ft1f = F.interpolate(ft1, scale_factor=4.0, mode="bilinear", align_corners=False)
+        logit = F.interpolate(m4, scale_factor=4.0, mode="bilinear", align_corners=False)
+        mask = torch.sigmoid(logit + torch.log((1.0 - t) / t))
+        w0 = warp(img0, ft0f)
+        w1 = warp(img1, ft1f)
+        out = (mask * w0 + (1.0 - mask) * w1).clamp(0.0, 1.0)
+        if not aux:
+            return out
+        return {"out": out, "d16": d16, "d8": d8, "ft0": ft0, "ft1": ft1, "mask": mask, "w0": w0, "w1": w1}
+
+
+class ExportWrapper(nn.Module):
+    """ONNX entry point: (img0, img1, timestep) -> output, without the training extras."""
+
+    def __init__(self, net: KilnVFI):
+        super().__init__()
+        self.net = net
+
+    def forward(self, img0, img1, timestep):
+        return self.net(img0, img1, timestep)
+
+
+def count_params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def count_macs(net: KilnVFI, h: int = 480, w: int = 640) -> dict:
+    """Multiply-accumulates of one forward pass (batch 1) by hooking every Conv2d, plus the
+    correlation layers counted by hand. Also reports GridSample output elements per level."""
+    macs = {"conv": 0}
+
+    def hook(mod, inp, out):
+        k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
+        macs["conv"] += out.numel() * k
+
+    hs = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    x = torch.zeros(1, 3, h, w)
+    with torch.no_grad():
+        net(x, x, torch.full((1, 1, 1, 1), 0.5))
+    for hh in hs:
+        hh.remove()
+    c16 = (2 * net.R16 + 1) ** 2 * 48 * (h // 16) * (w // 16)
+    c8 = (2 * net.R8 + 1) ** 2 * 24 * (h // 8) * (w // 8)
+    macs["correlation"] = c16 + c8
+    macs["total"] = macs["conv"] + macs["correlation"]
+    macs["gridsample_elements"] = {
+        "1/8 features (2 x 24 ch)": 2 * 24 * (h // 8) * (w // 8),
+        "1/4 images (2 x 3 ch)": 2 * 3 * (h // 4) * (w // 4),
+        "full-res images (2 x 3 ch)": 2 * 3 * h * w,
+    }
+    return macs

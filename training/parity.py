@@ -1,0 +1,62 @@
+"""Write the PyTorch-vs-ONNX parity fixtures for the TypeScript test suite.
+
+    /usr/bin/python3 training/parity.py [--ckpt training/checkpoints/best.pt] [--onnx models/kiln-vfi.onnx]
+
+Exports the checkpoint to ONNX (unless --no-export) and saves, under models/parity/:
+  img0.npy, img1.npy  float32 [1,3,64,64] seeded random inputs in [0,1] (smooth + noise)
+  timestep.npy        float32 [1,1,1,1] = 0.3
+  expected.npy        float32 [1,3,64,64] PyTorch output for those inputs
+The TS side runs models/kiln-vfi.onnx in onnxruntime on the same inputs and checks
+max |onnx - expected| <= 1e-4 (FP32). (onnxruntime for Python is not available here.)
+Regenerate both together: the fixtures belong to the exact weights in the ONNX file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from kiln_vfi.env import require_torch  # noqa: E402
+
+torch = require_torch()
+import numpy as np  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from kiln_vfi.export import export, load_net  # noqa: E402
+
+
+def inputs(seed: int = 6):
+    g = torch.Generator().manual_seed(seed)
+    # smooth structure (so the flow estimate is not degenerate) plus fine noise
+    base = F.interpolate(torch.rand(1, 3, 8, 8, generator=g), size=(64, 64), mode="bicubic", align_corners=False)
+    img0 = (base + 0.1 * torch.rand(1, 3, 64, 64, generator=g)).clamp(0, 1)
+    img1 = torch.roll(img0, shifts=(2, 3), dims=(2, 3)) * 0.97 + 0.02 * torch.rand(1, 3, 64, 64, generator=g)
+    return img0.float(), img1.clamp(0, 1).float(), torch.full((1, 1, 1, 1), 0.3)
+
+
+def main(argv=None):
+    root = os.path.dirname(HERE)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ckpt", default=os.path.join(HERE, "checkpoints/best.pt"))
+    ap.add_argument("--onnx", default=os.path.join(root, "models/kiln-vfi.onnx"))
+    ap.add_argument("--out", default=os.path.join(root, "models/parity"))
+    ap.add_argument("--no-export", action="store_true")
+    a = ap.parse_args(argv)
+    net, st = load_net(a.ckpt)
+    if not a.no_export:
+        export(net, a.onnx, {"train_step": st["step"], "synthetic_val_psnr": f"{st.get('best', float('nan')):.3f}"})
+    img0, img1, t = inputs()
+    with torch.no_grad():
+        out = net(img0, img1, t)
+    os.makedirs(a.out, exist_ok=True)
+    for name, x in [("img0", img0), ("img1", img1), ("timestep", t), ("expected", out)]:
+        np.save(os.path.join(a.out, f"{name}.npy"), x.numpy().astype(np.float32))
+    print(f"wrote parity fixtures to {a.out} for {a.ckpt} (step {st['step']}); tolerance FP32_ABS = 1e-4")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

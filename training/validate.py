@@ -1,0 +1,87 @@
+"""Score kiln-vfi on the real dev triplets (../shared/data/vfi-dev) and the synthetic val set.
+
+    /usr/bin/python3 training/validate.py [--model training/checkpoints/best.pt] [--baseline average]
+                                         [--synthetic] [--per-triplet] [--json out.json]
+
+PSNR on uint8 output, IE (mean abs error, 0-255) and SSIM, averaged over the 21 triplets, next
+to the README's reference scores. Inputs are replicate-padded to a multiple of 16 and cropped
+back, as the TypeScript adapter does. The ONNX file cannot be run from Python here (no
+onnxruntime for Python); the TS side scores the ONNX model, and models/parity/ ties the two.
+These 21 triplets are for validation only: do not tune on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from kiln_vfi.env import require_torch  # noqa: E402
+
+torch = require_torch()
+torch.set_num_threads(2)
+
+from kiln_vfi import metrics  # noqa: E402
+
+REFERENCE = {"average": (30.52, 3.672), "minterpolate (mci, aobmc, bidir)": (33.05, 2.759)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=os.path.join(HERE, "checkpoints/best.pt"), help="a kiln-vfi checkpoint (.pt)")
+    ap.add_argument("--baseline", choices=["average"], help="score a baseline instead of the model")
+    ap.add_argument("--dev", default=metrics.DEV_DIR)
+    ap.add_argument("--synthetic", action="store_true", help="also score the held-out synthetic val set")
+    ap.add_argument("--val", default=os.path.join(HERE, "cache/val"))
+    ap.add_argument("--per-triplet", action="store_true")
+    ap.add_argument("--json")
+    a = ap.parse_args(argv)
+    if a.model.endswith(".onnx"):
+        print("kiln-vfi: ONNX models are scored on the TypeScript side (no onnxruntime for Python here);"
+              " pass the checkpoint the ONNX file was exported from.", file=sys.stderr)
+        return 2
+
+    if a.baseline == "average":
+        fn, name, step = (lambda x, y, t: (1 - t) * x + t * y), "frame average", None
+    else:
+        from kiln_vfi.export import load_net
+
+        net, st = load_net(a.model)
+        fn, name, step = net, a.model, st["step"]
+
+    result = {"model": name, "step": step}
+    trip = metrics.load_dev(a.dev)
+    if trip is None:
+        print(f"vfi-dev not found at {a.dev}: dev scores skipped")
+    else:
+        r = metrics.score_dev(fn, trip)
+        result["dev"] = {k: r[k] for k in ("psnr", "ie", "ssim")}
+        print(f"{name}" + (f" (step {step})" if step is not None else "") + f" on {len(trip)} vfi-dev triplets:")
+        print(f"  PSNR {r['psnr']:.2f} dB   IE {r['ie']:.3f}   SSIM {r['ssim']:.4f}")
+        for k, (p, ie) in REFERENCE.items():
+            print(f"  reference {k}: PSNR {p:.2f} dB, IE {ie:.3f}")
+        if a.per_triplet:
+            for (tname, *_), p in zip(trip, r["per"]):
+                print(f"    {tname:>4}: {p:.2f} dB")
+            result["dev"]["per_triplet"] = dict(zip([x[0] for x in trip], r["per"]))
+    if a.synthetic:
+        from kiln_vfi.train import load_val
+
+        val = load_val(a.val)
+        i0, gt, i1, t, _ = val
+        with torch.no_grad():
+            ps = torch.cat([metrics.psnr_u8(fn(i0[k:k + 16], i1[k:k + 16], t[k:k + 16]), gt[k:k + 16]) for k in range(0, len(t), 16)])
+        result["synthetic_val_psnr"] = ps.mean().item()
+        print(f"  synthetic held-out val ({len(t)} triplets, random t): PSNR {ps.mean().item():.2f} dB")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
