@@ -8,23 +8,20 @@
 // difference between original and round trip counts against kiln.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { decodeModel } from '../../src/onnx/read.js';
 import { encodeModel } from '../../src/onnx/write.js';
 import { fromOrtTensor, ortSupportsType, readTensorProto, toOrtTensor } from '../../src/onnx/tensor-file.js';
 import { createSession, ort } from '../../src/runtime/session.js';
 import type { Model } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
+import { startChecker } from './checker.js';
 import { BACKEND_TOL, compareTensors } from './compare.js';
 
 const ROOT = '/usr/share/libonnx-testdata/data';
 const FOLDERS = ['node', 'pytorch-converted', 'pytorch-operator', 'simple', 'real'];
-const PYTHON = '/usr/bin/python3';
-const CHECKER = new URL('./check_models.py', import.meta.url).pathname;
 
 interface Case {
   id: string;
@@ -124,37 +121,6 @@ async function judge(c: Case, original: Uint8Array, roundTripped: Uint8Array, mo
   // is the proof).
   const same = orig.outputs!.every((t, i) => compareTensors(rt.outputs![i], t, BACKEND_TOL) === null);
   return { kind: 'ort-disagrees', detail: `${orig.mismatch}${same ? '' : ' (and the two runs differ from each other: nondeterministic op?)'}` };
-}
-
-interface CheckResult {
-  orig: number;
-  rt: number;
-  orig_error: string;
-  rt_error: string;
-  same: boolean;
-  diff: string;
-}
-
-/** One Python process checks every model; lines go in as the files are written. */
-function startChecker(): { add(orig: string, rt: string): void; finish(): Promise<CheckResult[]> } | { unavailable: string } {
-  if (!existsSync(PYTHON)) return { unavailable: `${PYTHON} not found (install python3-onnx)` };
-  if (spawnSync(PYTHON, ['-c', 'import onnx'], { stdio: 'ignore' }).status !== 0) return { unavailable: `${PYTHON} cannot import onnx (apt-get install python3-onnx)` };
-  const child = spawn(PYTHON, [CHECKER], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const results: CheckResult[] = [];
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (l) => results.push(JSON.parse(l) as CheckResult));
-  const closed = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
-  return {
-    add: (orig, rt) => child.stdin.write(`${orig}\t${rt}\n`),
-    finish: async () => {
-      child.stdin.end();
-      const code = await closed;
-      if (code !== 0) throw new Error(`onnx checker process exited with ${code}: ${stderr.slice(-2000)}`);
-      return results;
-    },
-  };
 }
 
 test('libonnx-testdata models survive load → save → load (onnxruntime outputs, onnx.checker, lossless proto)', { timeout: 15 * 60_000 }, async (t) => {

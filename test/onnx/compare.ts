@@ -10,8 +10,9 @@ export interface Tolerance {
 
 /** ONNX backend-test default (onnx/backend/test/case/test_case.py: rtol=1e-3, atol=1e-7). */
 export const BACKEND_TOL: Tolerance = { rtol: 1e-3, atol: 1e-7 };
-/** FP32 model against its PyTorch reference: different kernels, different summation order. */
-export const FP32_TOL: Tolerance = { rtol: 1e-4, atol: 1e-4 };
+/** FP32 model against its PyTorch reference: different kernels, different summation order.
+ *  Measured on the corpus: max abs error 2.9e-6 (ResNet-18 logits up to 4.0). */
+export const FP32_TOL: Tolerance = { rtol: 1e-4, atol: 1e-5 };
 
 /**
  * null when `actual` equals `expected` (numpy.testing.assert_allclose semantics for floats:
