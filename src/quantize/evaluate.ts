@@ -1,0 +1,172 @@
+// How a quantized model is judged against its FP32 original, in the same process and run:
+// per-output error on held-out samples, speed measured interleaved (A B A B … so a machine that
+// slows down mid-run slows both alike), and the graph onnxruntime really runs (its optimized
+// model, saved to a temp file) with the integer ops it fused.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { KilnError } from '../errors.js';
+import { onnx } from '../onnx/codec.js';
+import { createSession, run, ort, type SessionOptions } from '../runtime/session.js';
+import type { Sample } from './graph-util.js';
+
+export interface OutputError {
+  name: string;
+  maxAbs: number;
+  meanAbs: number;
+  /** Signal-to-quantization-noise ratio in dB: 10·log10(Σref² / Σ(ref−q)²). */
+  sqnr: number;
+  /** For image-like outputs (N×{1,3}×H×W): PSNR in dB with the peak of the FP32 output's range (1 for [0,1] images, 255 for [0,255]). */
+  psnr?: number;
+  /** For classifier-like outputs (N×C logits): share of samples whose argmax agrees, in %. */
+  top1Agreement?: number;
+  /** Values that are NaN/Inf in one output but not the other. */
+  nonFinite: number;
+}
+
+const db = (num: number, den: number): number => (den === 0 ? Infinity : 10 * Math.log10(num / den));
+
+/** The PSNR peak: 1 for outputs within [0, 1] (±5 %), 255 for [0, 255], else the FP32 range. */
+function peakOf(lo: number, hi: number): number {
+  if (lo >= -0.05 && hi <= 1.05) return 1;
+  if (lo >= -12 && hi <= 268) return 255;
+  return hi - lo || 1;
+}
+
+const isImage = (dims: readonly number[]): boolean => dims.length === 4 && (dims[1] === 1 || dims[1] === 3) && dims[2] > 4 && dims[3] > 4;
+const isLogits = (dims: readonly number[]): boolean => dims.length === 2 && dims[1] > 1;
+
+/** Runs both models on every sample and accumulates per-output error statistics. */
+export async function compareOutputs(ref: Uint8Array, test: Uint8Array, samples: readonly Sample[], opts: SessionOptions = {}): Promise<OutputError[]> {
+  if (!samples.length) throw new KilnError('no evaluation samples');
+  const a = await createSession(ref, opts, 'FP32 model');
+  const b = await createSession(test, opts, 'quantized model');
+  try {
+    const acc = new Map<string, { max: number; sumAbs: number; n: number; sig: number; noise: number; lo: number; hi: number; agree: number; count: number; nonFinite: number; image: boolean; logits: boolean }>();
+    for (const s of samples) {
+      const ra = await run(a, s, 'FP32 model');
+      const rb = await run(b, s, 'quantized model');
+      for (const name of a.outputNames) {
+        const x = ra[name];
+        const y = rb[name];
+        if (!y) throw new KilnError(`quantized model has no output '${name}'`);
+        if (x.type !== 'float32' || y.type !== 'float32') throw new KilnError(`output '${name}' is ${x.type} in the FP32 model and ${y.type} in the quantized one; expected float32 in both`);
+        const xd = x.data as Float32Array;
+        const yd = y.data as Float32Array;
+        let e = acc.get(name);
+        if (!e) {
+          e = { max: 0, sumAbs: 0, n: 0, sig: 0, noise: 0, lo: Infinity, hi: -Infinity, agree: 0, count: 0, nonFinite: 0, image: isImage(x.dims), logits: isLogits(x.dims) };
+          acc.set(name, e);
+        }
+        for (let i = 0; i < xd.length; i++) {
+          const p = xd[i], q = yd[i];
+          if (!Number.isFinite(p) || !Number.isFinite(q)) {
+            if (Number.isFinite(p) !== Number.isFinite(q)) e.nonFinite++;
+            continue;
+          }
+          const d = Math.abs(p - q);
+          if (d > e.max) e.max = d;
+          e.sumAbs += d;
+          e.n++;
+          e.sig += p * p;
+          e.noise += d * d;
+          if (p < e.lo) e.lo = p;
+          if (p > e.hi) e.hi = p;
+        }
+        if (e.logits) {
+          const [rows, cols] = x.dims;
+          for (let r = 0; r < rows; r++) {
+            let ia = 0, ib = 0;
+            for (let c = 1; c < cols; c++) {
+              if (xd[r * cols + c] > xd[r * cols + ia]) ia = c;
+              if (yd[r * cols + c] > yd[r * cols + ib]) ib = c;
+            }
+            e.count++;
+            if (ia === ib) e.agree++;
+          }
+        }
+      }
+    }
+    return [...acc].map(([name, e]) => {
+      const r: OutputError = { name, maxAbs: e.max, meanAbs: e.n ? e.sumAbs / e.n : 0, sqnr: db(e.sig, e.noise), nonFinite: e.nonFinite };
+      if (e.image) r.psnr = db(peakOf(e.lo, e.hi) ** 2, e.noise / (e.n || 1));
+      if (e.logits) r.top1Agreement = (100 * e.agree) / (e.count || 1);
+      return r;
+    });
+  } finally {
+    await a.release();
+    await b.release();
+  }
+}
+
+export interface SpeedResult {
+  /** Median latency in ms per model, same order as the inputs. */
+  medianMs: number[];
+  /** Raw samples (ms), round by round. */
+  samples: number[][];
+  runs: number;
+  threads: number | 'default';
+}
+
+/** Median latencies of several models on one sample, measured interleaved after a warm-up. */
+export async function measureSpeed(models: readonly Uint8Array[], sample: Sample, opts: { runs?: number; warmup?: number; session?: SessionOptions } = {}): Promise<SpeedResult> {
+  const sessions = [];
+  for (const [i, m] of models.entries()) sessions.push(await createSession(m, opts.session ?? {}, `model ${i}`));
+  try {
+    const warmup = opts.warmup ?? 3;
+    const runs = opts.runs ?? 20;
+    for (let w = 0; w < warmup; w++) for (const s of sessions) await run(s, sample);
+    const samples: number[][] = sessions.map(() => []);
+    for (let r = 0; r < runs; r++) {
+      for (const [i, s] of sessions.entries()) {
+        const t0 = performance.now();
+        await run(s, sample);
+        samples[i].push(performance.now() - t0);
+      }
+    }
+    const median = (xs: number[]): number => {
+      const s = [...xs].sort((a, b) => a - b);
+      const m = s.length >> 1;
+      return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    };
+    return { medianMs: samples.map(median), samples, runs, threads: opts.session?.threads ?? 'default' };
+  } finally {
+    for (const s of sessions) await s.release();
+  }
+}
+
+/** Op types of the graph onnxruntime runs after its own optimizations (domain-qualified). */
+export async function optimizedOps(model: Uint8Array, opts: SessionOptions = {}): Promise<Map<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-ort-opt-'));
+  try {
+    const path = join(dir, 'optimized.onnx');
+    const s = await createSession(model, { ...opts, optimizedModelPath: path }, 'quantized model');
+    await s.release();
+    const proto = onnx.ModelProto.decode(readFileSync(path));
+    const counts = new Map<string, number>();
+    for (const n of proto.graph?.node ?? []) {
+      const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType!;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The integer kernels onnxruntime fuses QDQ / dynamic patterns into. */
+export const INTEGER_OPS = [
+  'QLinearConv', 'com.microsoft.QLinearConv', 'com.microsoft.NhwcMaxPool', 'QLinearMatMul', 'MatMulInteger', 'ConvInteger', 'com.microsoft.QGemm', 'com.microsoft.QLinearAdd', 'com.microsoft.QLinearMul',
+  'com.microsoft.QLinearConcat', 'com.microsoft.QLinearAveragePool', 'com.microsoft.QLinearGlobalAveragePool', 'com.microsoft.QLinearSigmoid',
+  'com.microsoft.QLinearLeakyRelu', 'com.microsoft.QLinearConvTranspose', 'com.microsoft.DynamicQuantizeMatMul', 'com.microsoft.MatMulIntegerToFloat',
+  'com.microsoft.QAttention', 'com.microsoft.DynamicQuantizeLSTM', 'com.microsoft.QLinearSoftmax', 'com.microsoft.QLinearWhere',
+];
+
+export function integerOps(ops: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of INTEGER_OPS) if (ops.get(k)) out[k.replace(/^com\.microsoft\./, '')] = ops.get(k)!;
+  return out;
+}
+
+export { ort };

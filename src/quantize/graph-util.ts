@@ -1,0 +1,114 @@
+// Small helpers the quantizers share: copying a model, running it with every intermediate value
+// exposed (the types and shapes onnxruntime actually computes, and the activations calibration
+// needs), and the one rename the IR's rewrite API does not offer (see swapNodeIoNames).
+import { KilnError } from '../errors.js';
+import { DataType } from '../ir/dtype.js';
+import type { Model, Node, Value } from '../ir/graph.js';
+import { onnx } from '../onnx/codec.js';
+import { decodeModel } from '../onnx/read.js';
+import { encodeModel } from '../onnx/write.js';
+import { createSession, run, ort, type SessionOptions } from '../runtime/session.js';
+
+/** One set of model inputs (a calibration or evaluation sample). */
+export type Sample = Record<string, ort.Tensor>;
+
+/** A deep copy (through the protobuf encoding: the IR has no clone and this one is exact). */
+export function cloneModel(model: Model): Model {
+  const copy = decodeModel(encodeModel(model), { file: model.source || '<model>', verify: false });
+  copy.source = model.source;
+  return copy;
+}
+
+/** Float values computed by nodes of the main graph (not initializers, not graph inputs). */
+export function computedValues(model: Model): Value[] {
+  const out: Value[] = [];
+  for (const n of model.graph.nodes) for (const v of n.outputs) if (v) out.push(v);
+  return out;
+}
+
+/** Serialized copy of `model` whose graph also outputs `names` (untyped: onnxruntime infers them). */
+export function withExtraOutputs(model: Model, names: readonly string[]): Uint8Array {
+  const copy = cloneModel(model);
+  const g = copy.graph;
+  for (const name of names) {
+    const v = g.ownValue(name);
+    if (!v) throw new KilnError(`internal: no value '${name}' to expose`);
+    if (!v.isGraphOutput) g.addOutput(v);
+  }
+  return encodeModel(copy);
+}
+
+export interface ValueInfo {
+  dtype: ort.Tensor.Type;
+  dims: number[];
+}
+
+/**
+ * Runs one sample with every node output exposed and returns what onnxruntime computed for each:
+ * the element type and concrete shape. This is the type information the quantizers rely on (it
+ * is exact for the sample's shapes and needs no shape inference).
+ */
+export async function probeTypes(model: Model, sample: Sample, opts: SessionOptions = {}): Promise<Map<string, ValueInfo>> {
+  const names = computedValues(model).map((v) => v.name);
+  const session = await createSession(withExtraOutputs(model, names), { optLevel: 'disabled', ...opts }, model.source || 'model');
+  try {
+    const res = await run(session, sample, model.source || 'model');
+    const info = new Map<string, ValueInfo>();
+    for (const [k, t] of Object.entries(res)) info.set(k, { dtype: t.type, dims: [...t.dims] });
+    for (const v of model.graph.inputs) {
+      const t = sample[v.name];
+      if (t) info.set(v.name, { dtype: t.type, dims: [...t.dims] });
+    }
+    return info;
+  } finally {
+    await session.release();
+  }
+}
+
+export const isFloatInfo = (i: ValueInfo | undefined): boolean => i?.dtype === 'float32';
+
+/** Float32 constant tensors held by initializers. */
+export const isFloatConstant = (v: Value | null): boolean => !!v?.initializer && v.initializer.dataType === DataType.FLOAT;
+
+/**
+ * Swaps the names of pairs of values in node inputs and outputs only (graph output entries and
+ * value_info keep theirs). This is how a graph output T gets a new producer while keeping its
+ * name and declared type: build `P → T → Cast → T2` with T2 typed as P's real output, swap
+ * (T, T2), and the file reads `P → T2 → Cast → T`. The IR never renames values, so this
+ * happens on the protobuf and the model is decoded again.
+ */
+export function swapNodeIoNames(model: Model, pairs: ReadonlyArray<readonly [string, string]>): Model {
+  if (!pairs.length) return model;
+  const map = new Map<string, string>();
+  for (const [a, b] of pairs) {
+    map.set(a, b);
+    map.set(b, a);
+  }
+  const proto = onnx.ModelProto.decode(encodeModel(model));
+  for (const n of proto.graph!.node) {
+    n.input = n.input.map((s) => map.get(s) ?? s);
+    n.output = n.output.map((s) => map.get(s) ?? s);
+  }
+  // value_info entries for swapped names would describe the wrong value now; onnxruntime infers them.
+  proto.graph!.valueInfo = proto.graph!.valueInfo.filter((vi) => !map.has(vi.name ?? ''));
+  const out = decodeModel(onnx.ModelProto.encode(proto).finish(), { file: model.source || '<model>' });
+  out.source = model.source;
+  return out;
+}
+
+/** Opset of the default domain, at least `min` (QuantizeLinear with `axis` needs 13). */
+export function ensureOpset(model: Model, min: number): void {
+  const v = model.opset('') ?? 1;
+  if (v < min) throw new KilnError(`${model.source || 'model'}: opset ${v} is older than ${min}, which per-channel QuantizeLinear/DequantizeLinear need; re-export the model with opset ≥ ${min}`);
+}
+
+/** The node that consumes `v` when it has exactly one consumer and is not a graph output. */
+export function soleConsumer(v: Value): Node | null {
+  if (v.isGraphOutput || v.uses.length !== 1) return null;
+  return v.uses[0].node;
+}
+
+export function tensorToOrt(dt: DataType, dims: readonly number[], data: ArrayLike<number>): ort.Tensor {
+  if (dt !== DataType.FLOAT) throw new KilnError('internal: only float32 samples are generated');
+  return new ort.Tensor('float32', Float32Array.from(data), [...dims]);
+}

@@ -1,0 +1,389 @@
+// Static INT8 in the QDQ form: QuantizeLinear → DequantizeLinear pairs around the tensors that
+// integer kernels should read and write, int8 weights and int32 biases behind DequantizeLinear.
+// onnxruntime's QDQ transformers then fuse DQ → Conv → Q into QLinearConv (and MatMul, Gemm,
+// Add, Concat, pooling … likewise); the file stays a valid float model anywhere else.
+//
+// Placement is decided per tensor, not per node (onnxruntime `qdq_selectors.cc` is the contract):
+//  - anchors (Conv, ConvTranspose, Gemm, MatMul) are what makes INT8 fast: their activation
+//    inputs and their output get Q/DQ, their weights are quantized;
+//  - integer-domain ops (Add, Mul, Concat, pooling, Sigmoid, LeakyRelu) are quantized only when
+//    every input already comes out of a quantized op: otherwise their Q/DQ would only add work;
+//  - pass-through ops (MaxPool, Reshape, Transpose, Resize, …) run on the integer tensor when
+//    input and output share one scale (onnxruntime drops their DQ/Q), so their output reuses
+//    the input's parameters, and only when a quantized op reads it;
+//  - Relu/Clip right after a quantized op is left for onnxruntime to fold into the next Q
+//    (ReluQuantFusion: removed when Q's zero point is the type's lowest value), so the anchor's
+//    own output gets no Q/DQ of its own.
+import { KilnError } from '../errors.js';
+import { DataType } from '../ir/dtype.js';
+import type { Graph, Model, Node, Value } from '../ir/graph.js';
+import { Tensor } from '../ir/tensor.js';
+import type { Range } from './calibrate.js';
+import { isFloatConstant, soleConsumer, swapNodeIoNames, type ValueInfo } from './graph-util.js';
+
+/**
+ * Activation encoding. uint8 asymmetric is the default: on x86 (AVX2 and AVX-512 VNNI)
+ * onnxruntime's integer GEMM is u8×s8 (vpdpbusd), int8 activations are converted to uint8 by its
+ * QDQS8ToU8 transform anyway, and a symmetric int8 range wastes half its codes on ReLU outputs
+ * (and stops ReluQuantFusion, whose zero point must be the type's lowest value). Measured on
+ * this machine: see bench/results/quantize.json and the report of `kiln quantize --activations`.
+ */
+export type ActType = 'uint8' | 'int8';
+export const ACT_TYPES: readonly ActType[] = ['uint8', 'int8'];
+
+export interface QParams {
+  scale: number;
+  zeroPoint: number;
+}
+
+/** uint8 asymmetric: the range widened to hold 0, zero point rounded; int8 symmetric: zp 0. */
+export function activationParams(r: Range, t: ActType): QParams {
+  const lo = Math.min(r.min, 0);
+  const hi = Math.max(r.max, 0);
+  if (t === 'int8') {
+    const m = Math.max(-lo, hi);
+    return { scale: m > 0 ? m / 127 : 1, zeroPoint: 0 };
+  }
+  if (hi - lo <= 0) return { scale: 1, zeroPoint: 0 };
+  const scale = (hi - lo) / 255;
+  return { scale, zeroPoint: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
+}
+
+type Role = 'anchor' | 'int' | 'pass' | 'absorb';
+
+interface OpRule {
+  role: Role;
+  /** Activation input slots ('all' = every input). */
+  act: number[] | 'all';
+  /** Constant weight slot and its channel axis (null axis: per-tensor). */
+  weight?: { input: number; axis: (n: Node) => number | null };
+  /** Optional bias slot, quantized to int32 with scale s_input·s_weight. */
+  bias?: number;
+}
+
+/** What onnxruntime can run on integers, and how (op knowledge as data). */
+export const QDQ_OPS: Readonly<Record<string, OpRule>> = {
+  Conv: { role: 'anchor', act: [0], weight: { input: 1, axis: () => 0 }, bias: 2 },
+  // ConvTranspose weights are [C_in, C_out/group, k…]: output channels on axis 1 (group 1 only).
+  ConvTranspose: { role: 'anchor', act: [0], weight: { input: 1, axis: (n) => (n.getInt('group', 1) === 1 ? 1 : null) }, bias: 2 },
+  Gemm: { role: 'anchor', act: [0], weight: { input: 1, axis: (n) => (n.getInt('transB', 0) ? 0 : 1) }, bias: 2 },
+  // MatMul weights per tensor: QLinearMatMul's per-column b_scale is not fused from QDQ by every
+  // onnxruntime build, a per-tensor scale always is.
+  MatMul: { role: 'anchor', act: [0, 1], weight: { input: 1, axis: () => null } },
+  Add: { role: 'int', act: [0, 1] },
+  Mul: { role: 'int', act: [0, 1] },
+  Concat: { role: 'int', act: 'all' },
+  AveragePool: { role: 'int', act: [0] },
+  GlobalAveragePool: { role: 'int', act: [0] },
+  Sigmoid: { role: 'int', act: [0] },
+  LeakyRelu: { role: 'int', act: [0] },
+  MaxPool: { role: 'pass', act: [0] },
+  Reshape: { role: 'pass', act: [0] },
+  Transpose: { role: 'pass', act: [0] },
+  Flatten: { role: 'pass', act: [0] },
+  Squeeze: { role: 'pass', act: [0] },
+  Unsqueeze: { role: 'pass', act: [0] },
+  Resize: { role: 'pass', act: [0] },
+  DepthToSpace: { role: 'pass', act: [0] },
+  SpaceToDepth: { role: 'pass', act: [0] },
+  Identity: { role: 'pass', act: [0] },
+  Relu: { role: 'absorb', act: [0] },
+  Clip: { role: 'absorb', act: [0] },
+};
+
+/** Ops that compute nothing numeric (shape plumbing): never listed as "kept float". */
+const PLUMBING = new Set(['Shape', 'Size', 'Constant', 'ConstantOfShape', 'Cast', 'Range', 'NonZero', 'Equal', 'Less', 'Greater', 'Where', 'Not', 'And', 'Or']);
+
+export interface KeptFloat {
+  node: string;
+  op: string;
+  reason: string;
+}
+
+export interface QdqPlan {
+  /** Anchors and integer-domain ops that run on integers. */
+  quantized: Node[];
+  /** Relu/Clip nodes folded by onnxruntime into the following Q. */
+  absorbed: Node[];
+  /** Tensors that get a Q/DQ pair → the tensor whose calibrated range they use. */
+  tensors: Map<string, string>;
+  kept: KeptFloat[];
+}
+
+export interface PlanOptions {
+  activations: ActType;
+  /** Ops never quantized (--exclude op:NAME). */
+  excludeOps?: ReadonlySet<string>;
+  /** Node names never quantized (--exclude node:NAME, or kept float by the sensitivity search). */
+  excludeNodes?: ReadonlySet<string>;
+  /** When set, only these nodes may be quantized (the sensitivity analysis quantizes one layer). */
+  onlyNodes?: ReadonlySet<string>;
+}
+
+export const nodeKey = (n: Node): string => n.name || n.outputs.find((v) => v)?.name || '?';
+
+/** Decides which nodes run on integers and which tensors carry Q/DQ. Changes nothing. */
+export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts: PlanOptions): QdqPlan {
+  const g = model.graph;
+  const isAct = (v: Value | null): v is Value => !!v && !v.initializer && info.get(v.name)?.dtype === 'float32';
+  const hasFloat = (n: Node): boolean => n.inputs.some((v) => isAct(v) || isFloatConstant(v)) || n.outputs.some((v) => isAct(v));
+  const produced = new Set<string>();
+  const wanted = new Set<string>();
+  const shareOf = new Map<string, string>();
+  const quantized: Node[] = [];
+  const absorbed: Node[] = [];
+  const absorbedSet = new Set<Node>();
+  const kept: KeptFloat[] = [];
+  const keep = (n: Node, reason: string): void => void kept.push({ node: nodeKey(n), op: n.opType, reason });
+  const actInputs = (n: Node, rule: OpRule): Value[] => {
+    const slots = rule.act === 'all' ? n.inputs.map((_, i) => i) : rule.act;
+    return slots.map((i) => n.input(i)).filter(isAct);
+  };
+  const available = (v: Value): boolean => produced.has(v.name) || shareOf.has(v.name);
+  const root = (name: string): string => shareOf.get(name) ?? name;
+  /** The tensor that carries n's quantized output: past a Relu/Clip onnxruntime will fold. */
+  const outputTensor = (n: Node): Value => {
+    const y = n.output(0);
+    const c = soleConsumer(y);
+    if (opts.activations === 'uint8' && c && c.domain === '' && (c.opType === 'Relu' || clipFoldable(c)) && !excluded(c) && isAct(c.output(0))) {
+      absorbed.push(c);
+      absorbedSet.add(c);
+      return c.output(0);
+    }
+    return y;
+  };
+  const excluded = (n: Node): boolean => !!opts.excludeOps?.has(n.opType) || !!opts.excludeNodes?.has(nodeKey(n)) || (!!opts.onlyNodes && !opts.onlyNodes.has(nodeKey(n)));
+
+  for (const n of g.nodes) {
+    if (absorbedSet.has(n)) continue;
+    const rule = n.domain === '' ? QDQ_OPS[n.opType] : undefined;
+    if (!hasFloat(n)) continue;
+    if (!rule) {
+      if (!PLUMBING.has(n.opType)) keep(n, `${n.domain ? `${n.domain}.` : ''}${n.opType} has no integer kernel in onnxruntime`);
+      continue;
+    }
+    if (excluded(n)) {
+      if (opts.onlyNodes && !opts.onlyNodes.has(nodeKey(n))) continue;
+      keep(n, opts.excludeOps?.has(n.opType) ? `excluded (--exclude op:${n.opType})` : 'excluded (kept float)');
+      continue;
+    }
+    const acts = actInputs(n, rule);
+    if (rule.role === 'anchor') {
+      const why = anchorProblem(n, rule, isAct);
+      if (why) {
+        keep(n, why);
+        continue;
+      }
+      quantized.push(n);
+      for (const v of acts) wanted.add(v.name);
+      produced.add(outputTensor(n).name);
+    } else if (rule.role === 'int') {
+      const why = intProblem(n, rule, isAct, available);
+      if (why) {
+        keep(n, why);
+        continue;
+      }
+      quantized.push(n);
+      for (const v of acts) wanted.add(v.name);
+      produced.add(outputTensor(n).name);
+    } else if (rule.role === 'pass' || rule.role === 'absorb') {
+      const x = n.input(0);
+      const extraOut = n.outputs.filter((v) => v).length > 1;
+      if (x && isAct(x) && available(x) && !extraOut && isAct(n.output(0))) shareOf.set(n.output(0).name, root(x.name));
+    }
+  }
+  // A pass-through output gets Q/DQ only when a quantized op reads it; then its own input must
+  // be integer too, back along the chain (reverse order reaches the whole chain in one sweep).
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    const out = n.outputs[0];
+    if (!out || !shareOf.has(out.name) || !wanted.has(out.name)) continue;
+    const x = n.input(0)!;
+    if (shareOf.has(x.name)) wanted.add(x.name);
+  }
+  const tensors = new Map<string, string>();
+  for (const t of produced) tensors.set(t, t);
+  for (const t of wanted) tensors.set(t, root(t));
+  // Pass-through ops whose output was not materialised, and absorbed ops, are not "kept float"
+  // in a way that costs anything: list only pass-through ops that really run in float.
+  for (const n of g.nodes) {
+    const rule = n.domain === '' ? QDQ_OPS[n.opType] : undefined;
+    if (!rule || (rule.role !== 'pass' && rule.role !== 'absorb') || absorbedSet.has(n) || !hasFloat(n) || excluded(n)) continue;
+    const out = n.outputs[0];
+    if (out && tensors.has(out.name) && n.input(0) && tensors.has(n.input(0)!.name)) continue;
+    if (['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze'].includes(n.opType)) continue;
+    keep(n, out && tensors.has(out.name) ? 'its input is float (no quantized producer)' : 'no quantized op reads its output: running it on integers would only add Q/DQ');
+  }
+  return { quantized, absorbed, tensors, kept };
+}
+
+function clipFoldable(n: Node): boolean {
+  if (n.opType !== 'Clip') return false;
+  const lo = n.input(1);
+  if (lo?.initializer) return lo.initializer.toFloat32()[0] >= 0;
+  return n.getFloat('min') !== undefined && n.getFloat('min')! >= 0;
+}
+
+function anchorProblem(n: Node, rule: OpRule, isAct: (v: Value | null) => v is Value): string | null {
+  const x = n.input(0);
+  if (!isAct(x)) return 'its data input is not a float activation';
+  const w = n.input(rule.weight!.input);
+  if (n.opType === 'MatMul') {
+    if (!isAct(w) && !isFloatConstant(w)) return 'its second input is neither a float activation nor a float constant';
+    if (w?.initializer && w.initializer.dims.length !== 2) return `its constant weight is ${w.initializer.dims.length}-D (only 2-D MatMul weights are quantized)`;
+    return null;
+  }
+  if (!isFloatConstant(w)) return 'its weights are not a float32 constant (computed weights cannot be quantized ahead of time)';
+  if (n.opType === 'Gemm') {
+    if (n.getInt('transA', 0)) return 'Gemm with transA=1 is not fused by onnxruntime';
+    if (n.getFloat('alpha', 1) !== 1 || n.getFloat('beta', 1) !== 1) return 'Gemm with alpha/beta ≠ 1 is not fused by onnxruntime';
+    const c = n.input(2);
+    const N = w!.initializer!.dims[n.getInt('transB', 0) ? 0 : 1];
+    if (c && !(isFloatConstant(c) && c.initializer!.size === N && c.initializer!.dims.length === 1)) return 'its bias is not a constant of shape [N]';
+  }
+  const b = rule.bias !== undefined ? n.input(rule.bias) : null;
+  if (b && !isFloatConstant(b)) return 'its bias is not a float32 constant';
+  return null;
+}
+
+function intProblem(n: Node, rule: OpRule, isAct: (v: Value | null) => v is Value, available: (v: Value) => boolean): string | null {
+  const slots = rule.act === 'all' ? n.inputs.map((_, i) => i) : rule.act;
+  for (const i of slots) {
+    const v = n.input(i);
+    if (!v) continue;
+    if (!isAct(v)) return `input ${i} ${v} is ${v.initializer ? 'a constant' : 'not float'}: the integer kernel needs quantized activations on every input`;
+    if (!available(v)) return `input ${v} ${v.producer ? `comes from ${v.producer}, which runs in float` : 'is a float graph input'}: quantizing it here would only add Q/DQ`;
+  }
+  if (n.opType === 'LeakyRelu' || n.opType === 'Sigmoid' || n.opType === 'AveragePool' || n.opType === 'GlobalAveragePool') return null;
+  return null;
+}
+
+export interface QdqWarnings {
+  warnings: string[];
+}
+
+/**
+ * Inserts the plan into `model` (in place; returns the model to use, which differs when a graph
+ * output had to keep its name behind a new DequantizeLinear).
+ */
+export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string, Range>, act: ActType, warnings: string[] = []): Model {
+  const g = model.graph;
+  const actDt = act === 'uint8' ? DataType.UINT8 : DataType.INT8;
+  const params = new Map<string, { p: QParams; scale: Value; zp: Value }>();
+  const paramsOf = (owner: string): { p: QParams; scale: Value; zp: Value } => {
+    let e = params.get(owner);
+    if (!e) {
+      const r = ranges.get(owner);
+      if (!r) throw new KilnError(`internal: no calibrated range for '${owner}'`);
+      const p = activationParams(r, act);
+      e = { p, scale: g.addConstant(`${owner}_scale`, Tensor.scalar(DataType.FLOAT, p.scale)), zp: g.addConstant(`${owner}_zero_point`, Tensor.scalar(actDt, p.zeroPoint)) };
+      params.set(owner, e);
+    }
+    return e;
+  };
+  const swaps: [string, string][] = [];
+  // Anchors read their input scale for the bias: fix them before rewiring inputs.
+  const inputScale = new Map<Node, number>();
+  for (const n of plan.quantized) {
+    const rule = QDQ_OPS[n.opType];
+    if (rule.role !== 'anchor') continue;
+    const x = n.input(0)!;
+    const owner = plan.tensors.get(x.name);
+    if (!owner) throw new KilnError(`internal: anchor ${n} input ${x} has no Q/DQ`);
+    inputScale.set(n, paramsOf(owner).p.scale);
+  }
+  for (const [name, owner] of plan.tensors) {
+    const v = g.ownValue(name);
+    if (!v) throw new KilnError(`internal: no value '${name}'`);
+    const { scale, zp } = paramsOf(owner);
+    const at = v.producer ? { after: v.producer } : { before: g.nodes[0] };
+    const consumers = [...v.uses];
+    const q = g.addNode({ op: 'QuantizeLinear', inputs: [v, scale, zp], name: g.uniqueName(`${name}_QuantizeLinear`) }, at);
+    const dq = g.addNode({ op: 'DequantizeLinear', inputs: [q.output(0), scale, zp], name: g.uniqueName(`${name}_DequantizeLinear`) }, { after: q });
+    for (const u of consumers) g.setInput(u.node, u.index, dq.output(0));
+    if (v.isGraphOutput) swaps.push([v.name, dq.output(0).name]);
+  }
+  const weightDq = new Map<string, Value>();
+  for (const n of plan.quantized) {
+    const rule = QDQ_OPS[n.opType];
+    if (rule.role !== 'anchor' || !rule.weight) continue;
+    const w = n.input(rule.weight.input)!;
+    if (!w.initializer) continue; // MatMul with two activations: both already carry Q/DQ
+    const axis = rule.weight.axis(n);
+    const key = `${w.name}|${axis}`;
+    let wdq = weightDq.get(key);
+    let wScales: Float32Array;
+    if (!wdq) {
+      const q = quantizeWeight(w.initializer, axis);
+      const wq = g.addConstant(`${w.name}_quantized`, q.data);
+      const ws = g.addConstant(`${w.name}_scale`, q.scales);
+      const wz = g.addConstant(`${w.name}_zero_point`, q.zeroPoints);
+      const node = g.addNode({ op: 'DequantizeLinear', inputs: [wq, ws, wz], attrs: axis === null ? {} : { axis: { type: 'int', value: axis } }, name: g.uniqueName(`${w.name}_DequantizeLinear`) }, { before: g.nodes[0] });
+      wdq = node.output(0);
+      weightDq.set(key, wdq);
+    }
+    wScales = wdq.producer!.input(1)!.initializer!.toFloat32();
+    g.setInput(n, rule.weight.input, wdq);
+    const b = rule.bias !== undefined ? n.input(rule.bias) : null;
+    if (b?.initializer) {
+      const sx = inputScale.get(n)!;
+      const bq = quantizeBias(b.initializer, sx, wScales, `${n}`, warnings);
+      const bv = g.addConstant(`${b.name}_quantized`, bq.data);
+      const bs = g.addConstant(`${b.name}_scale`, bq.scales);
+      const bz = g.addConstant(`${b.name}_zero_point`, bq.zeroPoints);
+      const node = g.addNode({ op: 'DequantizeLinear', inputs: [bv, bs, bz], attrs: bq.scales.size > 1 ? { axis: { type: 'int', value: 0 } } : {}, name: g.uniqueName(`${b.name}_DequantizeLinear`) }, { before: g.nodes[0] });
+      g.setInput(n, rule.bias!, node.output(0));
+    }
+  }
+  dropUnused(g);
+  const cycle = g.topoSort();
+  if (cycle) throw new KilnError(`internal: Q/DQ insertion made a cycle through ${cycle[0]}`);
+  return swapNodeIoNames(model, swaps);
+}
+
+function dropUnused(g: Graph): void {
+  for (const v of [...g.initializers]) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) g.removeInitializer(v);
+}
+
+/** Symmetric int8 weights, per channel along `axis` (null: one scale). Zero points are 0. */
+export function quantizeWeight(t: Tensor, axis: number | null): { data: Tensor; scales: Tensor; zeroPoints: Tensor } {
+  const w = t.toFloat32();
+  const dims = t.dims;
+  const channels = axis === null ? 1 : dims[axis];
+  const inner = axis === null ? w.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const chanOf = (i: number): number => (axis === null ? 0 : Math.floor(i / inner) % channels);
+  const absMax = new Float64Array(channels);
+  for (let i = 0; i < w.length; i++) absMax[chanOf(i)] = Math.max(absMax[chanOf(i)], Math.abs(w[i]));
+  const scales = Float32Array.from(absMax, (m) => (m > 0 ? m / 127 : 1));
+  const q = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i] / scales[chanOf(i)])));
+  const sdims = axis === null ? [] : [channels];
+  return {
+    data: Tensor.from(DataType.INT8, dims, q),
+    scales: Tensor.from(DataType.FLOAT, sdims, scales),
+    zeroPoints: Tensor.from(DataType.INT8, sdims, new Int8Array(channels)),
+  };
+}
+
+/** int32 bias with scale s_x·s_w[c] (what QLinearConv/QGemm add to the int32 accumulator). */
+export function quantizeBias(t: Tensor, sx: number, ws: Float32Array, where: string, warnings: string[]): { data: Tensor; scales: Tensor; zeroPoints: Tensor } {
+  const b = t.toFloat32();
+  const n = b.length;
+  const scales = new Float32Array(n);
+  const q = new Int32Array(n);
+  let clipped = 0;
+  for (let c = 0; c < n; c++) {
+    const s = sx * (ws.length === 1 ? ws[0] : ws[c]);
+    scales[c] = s;
+    const v = Math.round(b[c] / s);
+    if (v > 2147483647 || v < -2147483648) clipped++;
+    q[c] = Math.max(-2147483648, Math.min(2147483647, v));
+  }
+  if (clipped) warnings.push(`${where}: ${clipped} bias value(s) exceed the int32 range at scale s_x·s_w and were clipped`);
+  const perChannel = ws.length > 1;
+  return {
+    data: Tensor.from(DataType.INT32, t.dims, q),
+    scales: perChannel ? Tensor.from(DataType.FLOAT, [n], scales) : Tensor.scalar(DataType.FLOAT, scales[0]),
+    zeroPoints: perChannel ? Tensor.from(DataType.INT32, [n], new Int32Array(n)) : Tensor.scalar(DataType.INT32, 0),
+  };
+}
