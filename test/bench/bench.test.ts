@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bench, modelLabels } from '../../src/bench/bench.js';
+import { summarize } from '../../src/bench/stats.js';
+import { KilnError, UsageError } from '../../src/errors.js';
+import { getProfile } from '../../src/runtime/profiles.js';
+import { REPORT_SCHEMA } from '../../src/report/types.js';
+import { benchModels } from './models.js';
+
+type Run = { label: string; threads: number; batch: number; samplesMs: number[]; memory: { peakBytes: number; modelBytes: number } | null };
+
+test('bench: one row per model, stats from the raw samples, ratio to the first, memory per row', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const r = await bench({ models: [m.tinyCnn, m.tinyCnn, m.addOne], warmup: 2, iterations: 15 });
+  assert.equal(r.schema, REPORT_SCHEMA);
+  assert.equal(r.kind, 'bench');
+  assert.equal(r.env.onnxruntime, '1.30.0');
+  assert.equal(r.settings.provider, 'cpu');
+  const table = r.sections.find((s) => s.id === 'results')?.table;
+  assert.ok(table);
+  const runs = r.raw?.runs as Run[];
+  assert.deepEqual(table.rows.map((x) => x.model), ['tiny_cnn.onnx', 'tiny_cnn.onnx#2', 'add_one.onnx']);
+  for (const [i, row] of table.rows.entries()) {
+    const s = summarize(runs[i].samplesMs);
+    assert.equal(runs[i].samplesMs.length, 15);
+    assert.equal(row.median, s.median);
+    assert.equal(row.p99, s.p99);
+    assert.equal(row.inferencesPerS, 1000 / s.mean);
+    assert.ok(runs[i].memory && runs[i].memory.peakBytes > 30 * 2 ** 20 && runs[i].memory.modelBytes >= 0, 'peak RSS of a child with onnxruntime loaded');
+  }
+  assert.equal(table.rows[0].ratio, 1);
+  assert.ok((table.rows[2].ratio as number) > 0);
+});
+
+test('bench: threads × batch sweep, items/s = batch × inferences/s', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const r = await bench({ models: [m.tinyCnnDyn], shapes: { x: [1, 3, 16, 16] }, threads: [1, 2], batch: [1, 3], warmup: 1, iterations: 5, memory: false });
+  const runs = r.raw?.runs as Run[];
+  assert.deepEqual(runs.map((x) => [x.threads, x.batch]), [[1, 1], [1, 3], [2, 1], [2, 3]]);
+  const rows = r.sections[0].table?.rows ?? [];
+  assert.equal(rows[1].itemsPerS, 3 * (rows[1].inferencesPerS as number));
+  assert.equal((r.raw?.runs as { inputs: string }[])[1].inputs, 'x=3x3x16x16');
+});
+
+test('bench --batch auto picks the best throughput within the latency budget', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const r = await bench({ models: [m.tinyCnnDyn], shapes: { x: [1, 3, 8, 8] }, batch: 'auto', warmup: 1, iterations: 8, memory: false, threads: [1] });
+  const rows = r.sections[0].table?.rows ?? [];
+  const chosen = rows.filter((x) => x.auto === 'best');
+  assert.equal(chosen.length, 1);
+  const best = Math.max(...rows.map((x) => x.itemsPerS as number));
+  assert.ok((chosen[0].itemsPerS as number) * 1.02 >= best, 'the chosen batch is within the gain threshold of the best measured');
+  assert.ok(r.notes.some((n) => n.includes(`best batch ${chosen[0].batch}`)));
+
+  const none = await bench({ models: [m.tinyCnnDyn], shapes: { x: [1, 3, 8, 8] }, batch: 'auto', latencyBudgetMs: 1e-6, warmup: 0, iterations: 3, memory: false });
+  assert.ok(none.notes.some((n) => n.includes('no batch size meets')));
+  assert.ok((none.sections[0].table?.rows ?? []).every((x) => x.auto === 'over budget'));
+});
+
+test('bench: usage errors and missing providers', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  await assert.rejects(bench({ models: [], warmup: 0 }), UsageError);
+  await assert.rejects(bench({ models: [m.tinyCnn], warmup: 0, threads: [-1] }), UsageError);
+  await assert.rejects(bench({ models: [m.tinyCnn], warmup: 0, iterations: 0 }), UsageError);
+  await assert.rejects(bench({ models: [m.tinyCnn], warmup: 0, latencyBudgetMs: 5 }), /only applies with --batch auto/);
+  await assert.rejects(bench({ models: [m.tinyCnnDyn], warmup: 0, memory: false }), (e: Error) => e instanceof UsageError && e.message.includes('x[0] (N)'));
+  await assert.rejects(bench({ models: [m.tinyCnn], warmup: 0, provider: 'cuda' }), (e: Error) => e instanceof KilnError && !(e instanceof UsageError) && e.message.includes("'cuda'"));
+  await assert.rejects(bench({ models: [m.tinyCnn], warmup: 0, profile: getProfile('browser-wasm') }), /wasm/);
+});
+
+test('bench --profile edge: 640×480, batch 1, 4 threads and its session options', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const r = await bench({ models: [m.tinyCnnDyn], profile: getProfile('edge'), warmup: 0, iterations: 2, memory: false });
+  const run = (r.raw?.runs as (Run & { inputs: string })[])[0];
+  assert.equal(run.inputs, 'x=1x3x480x640');
+  assert.equal(run.threads, 4);
+  assert.equal(r.settings.profile, 'edge');
+  assert.ok(r.notes.some((n) => n.includes('precision (fp16)')));
+});
+
+test('modelLabels: basenames, paths where basenames clash, #n for repeats', () => {
+  assert.deepEqual(modelLabels(['a/m.onnx', 'b/n.onnx']), ['m.onnx', 'n.onnx']);
+  assert.deepEqual(modelLabels(['a/m.onnx', 'b/m.onnx']), ['a/m.onnx', 'b/m.onnx']);
+  assert.deepEqual(modelLabels(['a/m.onnx', 'a/m.onnx', 'a/m.onnx']), ['m.onnx', 'm.onnx#2', 'm.onnx#3']);
+});

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UsageError } from '../../src/errors.js';
+import { checkMeasureOptions, measure, NoopRunner, OrtRunner, type Runner } from '../../src/bench/harness.js';
+import { benchModels } from './models.js';
+
+/** A real runner that also records the order in which the harness calls it. */
+class Recording implements Runner {
+  constructor(readonly inner: Runner, readonly log: string[]) {}
+  get label() { return this.inner.label; }
+  get items() { return this.inner.items; }
+  get inputs() { return this.inner.inputs; }
+  get createMs() { return this.inner.createMs; }
+  open() { return this.inner.open(); }
+  close() { return this.inner.close(); }
+  runOnce() {
+    this.log.push(this.inner.label);
+    return this.inner.runOnce();
+  }
+}
+
+test('measure: first run apart, warm-up, then A B A B … with one sample per round', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const order: string[] = [];
+  const runners = [
+    new Recording(new OrtRunner({ label: 'A', model: m.tinyCnn }), order),
+    new Recording(new OrtRunner({ label: 'B', model: m.addOne }), order),
+  ];
+  const res = await measure(runners, { warmup: 3, iterations: 7 });
+  assert.equal(order.length, 2 * (1 + 3 + 7));
+  for (let i = 0; i < order.length; i++) assert.equal(order[i], i % 2 === 0 ? 'A' : 'B', `call ${i}`);
+  for (const r of res) {
+    assert.equal(r.samplesMs.length, 7);
+    assert.ok(r.samplesMs.every((v) => v > 0 && Number.isFinite(v)));
+    assert.ok(r.createMs > 0 && r.firstRunMs > 0);
+  }
+  assert.equal(res[0].inputs, 'x=1x3x32x32');
+  assert.equal(res[1].inputs, 'x=1x1');
+  // the sessions are released afterwards
+  assert.equal((runners[0].inner as OrtRunner).session, null);
+});
+
+test('measure --duration stops by time, and options are validated', async () => {
+  const t0 = Date.now();
+  const res = await measure([new NoopRunner()], { warmup: 0, durationS: 0.2 });
+  const elapsed = Date.now() - t0;
+  assert.ok(elapsed >= 200 && elapsed < 2000, `took ${elapsed} ms`);
+  assert.ok(res[0].samplesMs.length > 100);
+  assert.throws(() => checkMeasureOptions({ warmup: 0, iterations: 0 }), UsageError);
+  assert.throws(() => checkMeasureOptions({ warmup: -1 }), UsageError);
+  assert.throws(() => checkMeasureOptions({ warmup: 0, iterations: 5, durationS: 1 }), /either --iterations or --duration/);
+  assert.throws(() => checkMeasureOptions({ warmup: 0, durationS: 0 }), UsageError);
+});
+
+test('preallocated outputs are written by onnxruntime and match a plain run', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const plain = new OrtRunner({ label: 'plain', model: m.tinyCnn });
+  const pre = new OrtRunner({ label: 'pre', model: m.tinyCnn, preallocateOutputs: true });
+  await plain.open();
+  await pre.open();
+  try {
+    await pre.runOnce();
+    await pre.runOnce(); // this one writes into the preallocated tensor
+    const fetched = (pre as unknown as { fetches: Record<string, { data: Float32Array }> }).fetches;
+    const want = (await plain.outputs()).y.data as Float32Array;
+    assert.ok(fetched?.y, 'output tensors were allocated after the first run');
+    assert.deepEqual(fetched.y.data, want);
+  } finally {
+    await plain.close();
+    await pre.close();
+  }
+});
