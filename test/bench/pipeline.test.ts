@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compareOutputs, pipeline } from '../../src/bench/pipeline.js';
+import { torchUnavailable } from '../../src/bench/peers/torch.js';
+import { STAGES } from '../../src/bench/stages.js';
+import { KilnError } from '../../src/errors.js';
+import { getProfile } from '../../src/runtime/profiles.js';
+import { benchModels } from './models.js';
+
+test('compareOutputs: max/mean abs error, SNR, NaN counts as the worst error', () => {
+  const ref = [Float64Array.from([1, 2, 3, 4])];
+  assert.deepEqual(compareOutputs([Float64Array.from([1, 2, 3, 4])], ref), { maxAbs: 0, meanAbs: 0, snrDb: null });
+  const q = compareOutputs([Float64Array.from([1, 2, 3, 5])], ref);
+  assert.equal(q.maxAbs, 1);
+  assert.equal(q.meanAbs, 0.25);
+  assert.ok(Math.abs((q.snrDb as number) - 10 * Math.log10(30)) < 1e-12);
+  assert.equal(compareOutputs([Float64Array.from([1, 2, 3, NaN])], ref).maxAbs, Infinity);
+  assert.throws(() => compareOutputs([], ref), /0 outputs/);
+});
+
+test('pipeline: every stage is a row; stages that ran are measured and compared with PyTorch eager', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const noTorch = torchUnavailable();
+  const r = await pipeline({ model: m.tinyCnnDyn, profile: getProfile('edge'), torch: noTorch ? undefined : m.torchDef, shapes: { x: [1, 3, 32, 48] }, warmup: 1, iterations: 5, holdout: 2 });
+  assert.equal(r.kind, 'pipeline');
+  const rows = r.sections[0].table?.rows ?? [];
+  const stages = r.raw?.stages as { id: string; skipped: string | null; samplesMs: number[] | null }[];
+  assert.deepEqual(stages.map((s) => s.id), ['original', ...(noTorch ? [] : ['torchscript']), 'ort-defaults', ...STAGES.map((s) => s.id), 'combined']);
+  for (const [i, s] of stages.entries()) {
+    if (s.skipped) {
+      // a stage that did not run has no numbers and says why
+      assert.equal(rows[i].fps, null);
+      assert.match(String(rows[i].note), /^not run: /);
+      assert.equal(s.samplesMs, null);
+    } else {
+      assert.equal(s.samplesMs?.length, 5);
+      assert.ok((rows[i].fps as number) > 0);
+    }
+  }
+  const byId = (id: string) => rows[stages.findIndex((s) => s.id === id)];
+  assert.ok(!stages.find((s) => s.id === 'tune')?.skipped, 'the tuned-session stage always runs');
+  if (!noTorch) {
+    assert.equal(byId('original').speedup, 1);
+    // FP32 onnxruntime vs PyTorch eager on held-out inputs: same function up to float rounding
+    for (const id of ['ort-defaults', 'tune']) assert.ok((byId(id).maxAbs as number) < 1e-4, `${id} max abs ${byId(id).maxAbs}`);
+  }
+  // INT8 needs --calib, so without it the quantize stage cannot run for server-cpu
+  const edgeQuant = stages.find((s) => s.id === 'quantize');
+  if (edgeQuant?.skipped) assert.ok(r.notes.some((n) => n.includes('INT8 / FP16: not run')));
+});
+
+test('pipeline: a profile whose provider is missing fails naming it', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  await assert.rejects(pipeline({ model: m.tinyCnn, profile: getProfile('browser-wasm'), warmup: 0 }), (e: Error) => e instanceof KilnError && /wasm/.test(e.message));
+  const cpu = getProfile('server-cpu');
+  const stage = STAGES.find((s) => s.id === 'quantize');
+  assert.match(String(await stage?.load({ profile: cpu })), /--calib/);
+});
