@@ -105,7 +105,16 @@ export class OrtRunner implements Runner {
   }
   async open(): Promise<void> {
     const t0 = performance.now();
-    this.session = await createSession(this.options.model, this.options.session ?? {}, this.label);
+    try {
+      this.session = await createSession(this.options.model, this.options.session ?? {}, this.label);
+    } catch (e) {
+      // onnxruntime-node bundles the WebGPU provider, so providerUnavailable() passes; without a
+      // GPU adapter (no GPU, no Vulkan driver) it only fails here, deep inside session creation.
+      if (this.options.session?.provider === 'webgpu' && /WebGPU adapter/i.test((e as Error).message)) {
+        throw new KilnError(`${this.label}: the 'webgpu' execution provider found no usable GPU adapter on this machine (it needs a GPU with a Vulkan driver): ${(e as Error).message}`, { cause: e });
+      }
+      throw e;
+    }
     this.createMs = performance.now() - t0;
     this.runs = 0;
     this.fetches = null;

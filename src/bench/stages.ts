@@ -9,6 +9,8 @@
 //   src/passes/index.ts   export function optimizeModel(bytes: Uint8Array, opts?: object): R
 //   src/quantize/index.ts export function quantizeModel(bytes: Uint8Array, opts: { precision: 'int8' | 'fp16'; calibDir?: string }): R
 // where R is Uint8Array | { model: Uint8Array; note?: string } or a Promise of either.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { KilnError } from '../errors.js';
 import type { DeploymentProfile } from '../runtime/profiles.js';
 import type { SessionOptions } from '../runtime/session.js';
@@ -37,19 +39,20 @@ export interface Stage {
 
 type Rewrite = (bytes: Uint8Array, opts?: object) => unknown;
 
-/** Imports `export` from a module of this repository; a string says why it is not there. */
+/** Imports `name` from a module of this repository; a string says why it is not there. */
 async function importExport(relative: string, name: string): Promise<Rewrite | string> {
-  const url = new URL(relative, import.meta.url).href;
+  const url = new URL(relative, import.meta.url);
+  const source = fileURLToPath(url).replace(/\.js$/, '.ts');
+  const shown = `src/${relative.replace('../', '').replace(/\.js$/, '.ts')}`;
+  if (!existsSync(source)) return `${shown} does not exist yet`;
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = (await import(url.href)) as Record<string, unknown>;
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND') return `src/${relative.replace('../', '').replace(/\.js$/, '.ts')} does not exist yet`;
-    return `src/${relative.replace('../', '').replace(/\.js$/, '.ts')} failed to load: ${(e as Error).message}`;
+    return `${shown} failed to load: ${(e as Error).message}`;
   }
   const f = mod[name];
-  if (typeof f !== 'function') return `src/${relative.replace('../', '').replace(/\.js$/, '.ts')} does not export ${name}() yet`;
+  if (typeof f !== 'function') return `${shown} does not export ${name}() yet`;
   return f as Rewrite;
 }
 

@@ -19,14 +19,14 @@ test('PyTorch eager and TorchScript peers compute what the exported ONNX model c
   const feeds = [ort.feeds, randomFeeds(ort.specs, 99)];
   try {
     for (const mode of ['eager', 'torchscript'] as const) {
-      const peer = new TorchRunner({ label: mode, def: parseTorchDef(m.torchDef), mode, specs: ort.specs, feeds });
+      const peer: TorchRunner = new TorchRunner({ label: mode, def: parseTorchDef(m.torchDef), mode, specs: ort.specs, feeds });
       await peer.open();
       try {
         assert.ok((await peer.runOnce()) > 0);
         assert.ok(peer.createMs >= 0);
         for (const [k, f] of feeds.entries()) {
           const want = (await ort.session!.run(f)).y.data as Float32Array;
-          const [got] = await peer.outputs(k);
+          const [got]: { shape: number[]; data: Float32Array }[] = await peer.outputs(k);
           assert.deepEqual(got.shape, [1, 3, 32, 32]);
           for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got.data[i] - want[i]) <= FP32_ABS, `${mode} set ${k} index ${i}: ${got.data[i]} vs ${want[i]}`);
         }

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { bench } from '../../src/bench/bench.js';
 import { formatCell } from '../../src/report/format.js';
 import { renderHtml } from '../../src/report/html.js';
-import type { Report } from '../../src/report/types.js';
+import type { Cell, Column, Report, Table } from '../../src/report/types.js';
 import { benchModels } from '../bench/models.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -40,15 +40,16 @@ test('HTML bench report loads in headless chromium, draws charts and shows the J
     const embedded = JSON.parse(await page.locator('#kiln-report').textContent() ?? 'null') as Report;
     assert.deepEqual(embedded, JSON.parse(JSON.stringify(report)));
 
-    const table = report.sections.find((s) => s.id === 'results')?.table;
+    const table: Table | undefined = report.sections.find((s) => s.id === 'results')?.table;
     assert.ok(table);
-    const cells = await page.$$eval('#results-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => ({ key: td.dataset.key, text: td.textContent, value: td.dataset.value }))));
+    type CellText = { key?: string; text: string | null; value?: string };
+    const cells: CellText[][] = await page.$$eval('#results-table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => ({ key: td.dataset.key, text: td.textContent, value: td.dataset.value }))));
     assert.equal(cells.length, table.rows.length);
     for (const [i, row] of table.rows.entries()) {
-      for (const c of table.columns) {
-        const cell = cells[i].find((x) => x.key === c.key);
+      for (const c of table.columns as Column[]) {
+        const cell = cells[i].find((x: CellText) => x.key === c.key);
         assert.ok(cell, `row ${i} has a ${c.key} cell`);
-        const v = row[c.key] ?? null;
+        const v: Cell = row[c.key] ?? null;
         assert.equal(cell.text, formatCell(v, c), `row ${i} ${c.key}`);
         if (typeof v === 'number') {
           assert.equal(Number(cell.value), v, `row ${i} ${c.key} data-value`);
