@@ -37,67 +37,97 @@ function peakOf(lo: number, hi: number): number {
 const isImage = (dims: readonly number[]): boolean => dims.length === 4 && (dims[1] === 1 || dims[1] === 3) && dims[2] > 4 && dims[3] > 4;
 const isLogits = (dims: readonly number[]): boolean => dims.length === 2 && dims[1] > 1;
 
+/** FP32 reference outputs on a fixed sample set, against which candidate models are scored. */
+export class Evaluator {
+  private constructor(
+    readonly samples: readonly Sample[],
+    private readonly refs: Record<string, ort.Tensor>[],
+    readonly outputNames: readonly string[],
+    private readonly opts: SessionOptions,
+  ) {}
+
+  static async create(ref: Uint8Array, samples: readonly Sample[], opts: SessionOptions = {}): Promise<Evaluator> {
+    if (!samples.length) throw new KilnError('no evaluation samples');
+    const a = await createSession(ref, opts, 'FP32 model');
+    try {
+      const refs = [];
+      for (const s of samples) refs.push(await run(a, s, 'FP32 model'));
+      return new Evaluator(samples, refs, a.outputNames, opts);
+    } finally {
+      await a.release();
+    }
+  }
+
+  /** Runs `test` (serialized) on every sample; onnxruntime failing to load or run it is an error. */
+  async score(test: Uint8Array, label = 'quantized model'): Promise<OutputError[]> {
+    const b = await createSession(test, this.opts, label);
+    try {
+      const outs = [];
+      for (const s of this.samples) outs.push(await run(b, s, label));
+      return errorStats(this.outputNames, this.refs, outs);
+    } finally {
+      await b.release();
+    }
+  }
+}
+
 /** Runs both models on every sample and accumulates per-output error statistics. */
 export async function compareOutputs(ref: Uint8Array, test: Uint8Array, samples: readonly Sample[], opts: SessionOptions = {}): Promise<OutputError[]> {
-  if (!samples.length) throw new KilnError('no evaluation samples');
-  const a = await createSession(ref, opts, 'FP32 model');
-  const b = await createSession(test, opts, 'quantized model');
-  try {
-    const acc = new Map<string, { max: number; sumAbs: number; n: number; sig: number; noise: number; lo: number; hi: number; agree: number; count: number; nonFinite: number; image: boolean; logits: boolean }>();
-    for (const s of samples) {
-      const ra = await run(a, s, 'FP32 model');
-      const rb = await run(b, s, 'quantized model');
-      for (const name of a.outputNames) {
-        const x = ra[name];
-        const y = rb[name];
-        if (!y) throw new KilnError(`quantized model has no output '${name}'`);
-        if (x.type !== 'float32' || y.type !== 'float32') throw new KilnError(`output '${name}' is ${x.type} in the FP32 model and ${y.type} in the quantized one; expected float32 in both`);
-        const xd = x.data as Float32Array;
-        const yd = y.data as Float32Array;
-        let e = acc.get(name);
-        if (!e) {
-          e = { max: 0, sumAbs: 0, n: 0, sig: 0, noise: 0, lo: Infinity, hi: -Infinity, agree: 0, count: 0, nonFinite: 0, image: isImage(x.dims), logits: isLogits(x.dims) };
-          acc.set(name, e);
+  return (await Evaluator.create(ref, samples, opts)).score(test);
+}
+
+export function errorStats(names: readonly string[], refs: readonly Record<string, ort.Tensor>[], outs: readonly Record<string, ort.Tensor>[]): OutputError[] {
+  const acc = new Map<string, { max: number; sumAbs: number; n: number; sig: number; noise: number; lo: number; hi: number; agree: number; count: number; nonFinite: number; image: boolean; logits: boolean }>();
+  refs.forEach((ra, k) => {
+    const rb = outs[k];
+    for (const name of names) {
+      const x = ra[name];
+      const y = rb[name];
+      if (!y) throw new KilnError(`quantized model has no output '${name}'`);
+      if (x.type !== 'float32' || y.type !== 'float32') throw new KilnError(`output '${name}' is ${x.type} in the FP32 model and ${y.type} in the quantized one; expected float32 in both`);
+      const xd = x.data as Float32Array;
+      const yd = y.data as Float32Array;
+      if (xd.length !== yd.length) throw new KilnError(`output '${name}' has ${yd.length} values, FP32 has ${xd.length}`);
+      let e = acc.get(name);
+      if (!e) {
+        e = { max: 0, sumAbs: 0, n: 0, sig: 0, noise: 0, lo: Infinity, hi: -Infinity, agree: 0, count: 0, nonFinite: 0, image: isImage(x.dims), logits: isLogits(x.dims) };
+        acc.set(name, e);
+      }
+      for (let i = 0; i < xd.length; i++) {
+        const p = xd[i], q = yd[i];
+        if (!Number.isFinite(p) || !Number.isFinite(q)) {
+          if (Number.isFinite(p) !== Number.isFinite(q)) e.nonFinite++;
+          continue;
         }
-        for (let i = 0; i < xd.length; i++) {
-          const p = xd[i], q = yd[i];
-          if (!Number.isFinite(p) || !Number.isFinite(q)) {
-            if (Number.isFinite(p) !== Number.isFinite(q)) e.nonFinite++;
-            continue;
+        const d = Math.abs(p - q);
+        if (d > e.max) e.max = d;
+        e.sumAbs += d;
+        e.n++;
+        e.sig += p * p;
+        e.noise += d * d;
+        if (p < e.lo) e.lo = p;
+        if (p > e.hi) e.hi = p;
+      }
+      if (e.logits) {
+        const [rows, cols] = x.dims;
+        for (let r = 0; r < rows; r++) {
+          let ia = 0, ib = 0;
+          for (let c = 1; c < cols; c++) {
+            if (xd[r * cols + c] > xd[r * cols + ia]) ia = c;
+            if (yd[r * cols + c] > yd[r * cols + ib]) ib = c;
           }
-          const d = Math.abs(p - q);
-          if (d > e.max) e.max = d;
-          e.sumAbs += d;
-          e.n++;
-          e.sig += p * p;
-          e.noise += d * d;
-          if (p < e.lo) e.lo = p;
-          if (p > e.hi) e.hi = p;
-        }
-        if (e.logits) {
-          const [rows, cols] = x.dims;
-          for (let r = 0; r < rows; r++) {
-            let ia = 0, ib = 0;
-            for (let c = 1; c < cols; c++) {
-              if (xd[r * cols + c] > xd[r * cols + ia]) ia = c;
-              if (yd[r * cols + c] > yd[r * cols + ib]) ib = c;
-            }
-            e.count++;
-            if (ia === ib) e.agree++;
-          }
+          e.count++;
+          if (ia === ib) e.agree++;
         }
       }
     }
-    return [...acc].map(([name, e]) => {
-      const r: OutputError = { name, maxAbs: e.max, meanAbs: e.n ? e.sumAbs / e.n : 0, sqnr: db(e.sig, e.noise), nonFinite: e.nonFinite };
-      if (e.image) r.psnr = db(peakOf(e.lo, e.hi) ** 2, e.noise / (e.n || 1));
-      if (e.logits) r.top1Agreement = (100 * e.agree) / (e.count || 1);
-      return r;
-    });
-  } finally {
-    await a.release();
-    await b.release();
-  }
+  });
+  return [...acc].map(([name, e]) => {
+    const r: OutputError = { name, maxAbs: e.max, meanAbs: e.n ? e.sumAbs / e.n : 0, sqnr: db(e.sig, e.noise), nonFinite: e.nonFinite };
+    if (e.image) r.psnr = db(peakOf(e.lo, e.hi) ** 2, e.noise / (e.n || 1));
+    if (e.logits) r.top1Agreement = (100 * e.agree) / (e.count || 1);
+    return r;
+  });
 }
 
 export interface SpeedResult {

@@ -85,12 +85,13 @@ export function swapNodeIoNames(model: Model, pairs: ReadonlyArray<readonly [str
     map.set(b, a);
   }
   const proto = onnx.ModelProto.decode(encodeModel(model));
-  for (const n of proto.graph!.node) {
-    n.input = n.input.map((s) => map.get(s) ?? s);
-    n.output = n.output.map((s) => map.get(s) ?? s);
+  const graph = proto.graph as onnx.GraphProto;
+  for (const n of graph.node) {
+    n.input = (n.input ?? []).map((s) => map.get(s) ?? s);
+    n.output = (n.output ?? []).map((s) => map.get(s) ?? s);
   }
   // value_info entries for swapped names would describe the wrong value now; onnxruntime infers them.
-  proto.graph!.valueInfo = proto.graph!.valueInfo.filter((vi) => !map.has(vi.name ?? ''));
+  graph.valueInfo = graph.valueInfo.filter((vi) => !map.has(vi.name ?? ''));
   const out = decodeModel(onnx.ModelProto.encode(proto).finish(), { file: model.source || '<model>' });
   out.source = model.source;
   return out;

@@ -107,6 +107,8 @@ export interface QdqPlan {
   absorbed: Node[];
   /** Tensors that get a Q/DQ pair → the tensor whose calibrated range they use. */
   tensors: Map<string, string>;
+  /** Quantized node → the tensor carrying its quantized output. */
+  outputOf: Map<string, string>;
   kept: KeptFloat[];
 }
 
@@ -130,6 +132,7 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
   const produced = new Set<string>();
   const wanted = new Set<string>();
   const shareOf = new Map<string, string>();
+  const outputOf = new Map<string, string>();
   const quantized: Node[] = [];
   const absorbed: Node[] = [];
   const absorbedSet = new Set<Node>();
@@ -176,7 +179,9 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
       }
       quantized.push(n);
       for (const v of acts) wanted.add(v.name);
-      produced.add(outputTensor(n).name);
+      const t = outputTensor(n).name;
+      produced.add(t);
+      outputOf.set(nodeKey(n), t);
     } else if (rule.role === 'int') {
       const why = intProblem(n, rule, isAct, available);
       if (why) {
@@ -185,7 +190,9 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
       }
       quantized.push(n);
       for (const v of acts) wanted.add(v.name);
-      produced.add(outputTensor(n).name);
+      const t = outputTensor(n).name;
+      produced.add(t);
+      outputOf.set(nodeKey(n), t);
     } else if (rule.role === 'pass' || rule.role === 'absorb') {
       const x = n.input(0);
       const extraOut = n.outputs.filter((v) => v).length > 1;
@@ -214,7 +221,7 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
     if (['Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze'].includes(n.opType)) continue;
     keep(n, out && tensors.has(out.name) ? 'its input is float (no quantized producer)' : 'no quantized op reads its output: running it on integers would only add Q/DQ');
   }
-  return { quantized, absorbed, tensors, kept };
+  return { quantized, absorbed, tensors, outputOf, kept };
 }
 
 function clipFoldable(n: Node): boolean {
@@ -251,7 +258,7 @@ function intProblem(n: Node, rule: OpRule, isAct: (v: Value | null) => v is Valu
   for (const i of slots) {
     const v = n.input(i);
     if (!v) continue;
-    if (!isAct(v)) return `input ${i} ${v} is ${v.initializer ? 'a constant' : 'not float'}: the integer kernel needs quantized activations on every input`;
+    if (!isAct(v)) return `input ${i} ${v} is ${(v as Value).initializer ? 'a constant' : 'not float'}: the integer kernel needs quantized activations on every input`;
     if (!available(v)) return `input ${v} ${v.producer ? `comes from ${v.producer}, which runs in float` : 'is a float graph input'}: quantizing it here would only add Q/DQ`;
   }
   if (n.opType === 'LeakyRelu' || n.opType === 'Sigmoid' || n.opType === 'AveragePool' || n.opType === 'GlobalAveragePool') return null;

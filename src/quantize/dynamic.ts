@@ -1,0 +1,132 @@
+// Dynamic INT8: weights quantized ahead of time, activations at run time (no calibration).
+//
+// Before: x → MatMul(x, W) → y          (or Gemm(x, W, c) with transA = 0, alpha = beta = 1)
+// After:  x → DynamicQuantizeLinear → (xq, xs, xzp)
+//         MatMulInteger(xq, Wq, xzp, Wzp) → Cast(float) → Mul(·, xs·Ws) [→ Add(c)] → y
+// onnxruntime fuses this into MatMulIntegerToFloat and then DynamicQuantizeMatMul (contrib), a
+// u8×s8 kernel. Wq is int8 symmetric per output column (zero points 0).
+//
+// Conv is not converted: ConvInteger, the dynamic form of Conv, has no optimized kernel in
+// onnxruntime and runs slower than FP32 — convolutional nets should use static INT8 (QDQ).
+import { UsageError } from '../errors.js';
+import { DataType } from '../ir/dtype.js';
+import type { Model, Node } from '../ir/graph.js';
+import { Tensor } from '../ir/tensor.js';
+import { isFloatConstant, swapNodeIoNames, type ValueInfo } from './graph-util.js';
+import { nodeKey, quantizeWeight, type KeptFloat } from './qdq.js';
+
+export interface DynamicOptions {
+  excludeOps?: ReadonlySet<string>;
+  excludeNodes?: ReadonlySet<string>;
+}
+
+export interface DynamicResult {
+  model: Model;
+  quantized: string[];
+  kept: KeptFloat[];
+  warnings: string[];
+}
+
+const CONV_OPS = new Set(['Conv', 'ConvTranspose']);
+
+function problem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | null {
+  const x = n.input(0);
+  const w = n.input(1);
+  if (!x || x.initializer || info.get(x.name)?.dtype !== 'float32') return 'its data input is not a float activation';
+  if (!isFloatConstant(w)) return isFloatConstant(x) ? 'its weight is the first input' : 'both inputs are activations: the dynamic form (MatMulInteger of two run-time quantized tensors) is not fused by onnxruntime';
+  if (w!.initializer!.dims.length !== 2) return `its weight is ${w!.initializer!.dims.length}-D (only 2-D weights are quantized)`;
+  if (n.opType === 'Gemm') {
+    if (n.getInt('transA', 0)) return 'Gemm with transA=1';
+    if (n.getFloat('alpha', 1) !== 1 || n.getFloat('beta', 1) !== 1) return 'Gemm with alpha/beta ≠ 1';
+    const c = n.input(2);
+    if (c && !isFloatConstant(c)) return 'its bias is not a float32 constant';
+  }
+  return null;
+}
+
+export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInfo>, opts: DynamicOptions = {}): DynamicResult {
+  const g = model.graph;
+  const kept: KeptFloat[] = [];
+  const warnings: string[] = [];
+  const quantized: string[] = [];
+  const candidates: Node[] = [];
+  let convs = 0;
+  for (const n of g.nodes) {
+    if (n.domain !== '') continue;
+    if (CONV_OPS.has(n.opType)) {
+      convs++;
+      kept.push({ node: nodeKey(n), op: n.opType, reason: 'dynamic INT8 leaves Conv in float (ConvInteger has no optimized kernel in onnxruntime); use --mode int8' });
+      continue;
+    }
+    if (n.opType === 'LSTM' || n.opType === 'GRU') {
+      kept.push({ node: nodeKey(n), op: n.opType, reason: `dynamic ${n.opType} quantization (onnxruntime's DynamicQuantize${n.opType}) is not implemented in kiln yet` });
+      continue;
+    }
+    if (n.opType !== 'MatMul' && n.opType !== 'Gemm') continue;
+    if (opts.excludeOps?.has(n.opType) || opts.excludeNodes?.has(nodeKey(n))) {
+      kept.push({ node: nodeKey(n), op: n.opType, reason: 'excluded' });
+      continue;
+    }
+    const why = problem(n, info);
+    if (why) kept.push({ node: nodeKey(n), op: n.opType, reason: why });
+    else candidates.push(n);
+  }
+  if (!candidates.length) {
+    if (convs) throw new UsageError(`${model.source || 'model'} is a convolutional network (${convs} Conv, no quantizable MatMul/Gemm): dynamic INT8 would need ConvInteger, which has no optimized kernel in onnxruntime and runs slower than FP32. Use --mode int8 (static QDQ with calibration) instead`);
+    throw new UsageError(`${model.source || 'model'} has no MatMul/Gemm with constant float weights: nothing for dynamic INT8 to quantize${kept.length ? ` (${kept[0].node}: ${kept[0].reason})` : ''}`);
+  }
+  if (convs) warnings.push(`${convs} Conv node(s) stay float in dynamic mode (ConvInteger is slow in onnxruntime); --mode int8 quantizes them statically`);
+  const swaps: [string, string][] = [];
+  const dql = new Map<string, Node>();
+  const weights = new Map<string, { wq: string; ws: string; wz: string }>();
+  for (const n of candidates) {
+    const x = n.input(0)!;
+    const w = n.input(1)!;
+    const y = n.output(0);
+    let d = dql.get(x.name);
+    if (!d) {
+      d = g.addNode({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: 3, name: g.uniqueName(`${x.name}_DynamicQuantizeLinear`) }, { before: n });
+      dql.set(x.name, d);
+    }
+    // Gemm transB=1 holds W as [N, K]: quantize per row then, which is per output column of x·Wᵀ.
+    const transB = n.opType === 'Gemm' && n.getInt('transB', 0) === 1;
+    let wt = w.initializer!;
+    if (transB) {
+      const [N, K] = wt.dims;
+      const src = wt.toFloat32();
+      const t = new Float32Array(N * K);
+      for (let i = 0; i < N; i++) for (let k = 0; k < K; k++) t[k * N + i] = src[i * K + k];
+      wt = Tensor.from(DataType.FLOAT, [K, N], t);
+    }
+    let wv = weights.get(`${w.name}|${transB}`);
+    if (!wv) {
+      const q = quantizeWeight(wt, 1);
+      wv = { wq: g.addConstant(`${w.name}_quantized`, q.data).name, ws: g.addConstant(`${w.name}_scale`, q.scales).name, wz: g.addConstant(`${w.name}_zero_point`, q.zeroPoints).name };
+      weights.set(`${w.name}|${transB}`, wv);
+    }
+    const get = (name: string) => g.ownValue(name)!;
+    const mmi = g.addNode({ op: 'MatMulInteger', inputs: [d.output(0), get(wv.wq), d.output(2), get(wv.wz)], name: g.uniqueName(`${nodeKey(n)}_MatMulInteger`) }, { before: n });
+    const cast = g.addNode({ op: 'Cast', inputs: [mmi.output(0)], attrs: { to: { type: 'int', value: DataType.FLOAT } }, name: g.uniqueName(`${nodeKey(n)}_Cast`) }, { before: n });
+    const scale = g.addNode({ op: 'Mul', inputs: [d.output(1), get(wv.ws)], name: g.uniqueName(`${nodeKey(n)}_scale`) }, { before: n });
+    let out = g.addNode({ op: 'Mul', inputs: [cast.output(0), scale.output(0)], name: g.uniqueName(`${nodeKey(n)}_rescale`) }, { before: n }).output(0);
+    const c = n.opType === 'Gemm' ? n.input(2) : null;
+    if (c) out = g.addNode({ op: 'Add', inputs: [out, c], name: g.uniqueName(`${nodeKey(n)}_bias`) }, { before: n }).output(0);
+    if (y.isGraphOutput) {
+      for (const u of [...y.uses]) g.setInput(u.node, u.index, out);
+      swaps.push([y.name, out.name]);
+    } else g.replaceAllUses(y, out);
+    quantized.push(nodeKey(n));
+  }
+  // Replaced nodes go once nothing reads them (graph-output ones are renamed away by the swap).
+  const dead = new Set(candidates.filter((n) => !n.output(0).uses.length && !n.output(0).isGraphOutput));
+  g.removeNodes(dead);
+  const outModel = swapNodeIoNames(model, swaps);
+  if (swaps.length) {
+    // The original nodes whose output was a graph output now produce the swapped-away name: drop them.
+    const og = outModel.graph;
+    const names = new Set(swaps.map(([, b]) => b));
+    for (const n of [...og.nodes].reverse()) if (n.outputs.some((v) => v && names.has(v.name) && !v.uses.length)) og.removeNode(n);
+  }
+  for (const v of [...outModel.graph.initializers]) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) outModel.graph.removeInitializer(v);
+  return { model: outModel, quantized, kept, warnings };
+}

@@ -1,0 +1,121 @@
+// Which layers hurt when quantized, and the fewest to keep in float for a quality budget.
+//
+// For each quantizable layer (Conv, ConvTranspose, Gemm, MatMul):
+//  - tensor SQNR: its quantized output tensor (fake-quantized with the calibrated scale) vs
+//    FP32 on the held-out samples — the local error it injects;
+//  - only-this: model quality when only this layer is quantized;
+//  - all-but-this: model quality when every other layer is quantized and this one stays float.
+// The budget search starts from everything quantized and keeps layers float in order of their
+// all-but-this gain until the budget holds (greedy: the fewest layers it finds, not a proven
+// minimum — said so in the report).
+import { UsageError } from '../errors.js';
+import type { OutputError } from './evaluate.js';
+import type { ActType, QParams } from './qdq.js';
+
+export type BudgetMetric = 'psnr' | 'sqnr' | 'top1';
+
+export interface Budget {
+  metric: BudgetMetric;
+  /** The least acceptable value (dB for psnr/sqnr, % agreement for top1). */
+  min: number;
+}
+
+/** `psnr=38`, `sqnr=30`, `top1=99`. */
+export function parseBudget(spec: string): Budget {
+  const m = /^(psnr|sqnr|top1)\s*=\s*(-?\d+(?:\.\d+)?)$/i.exec(spec.trim());
+  if (!m) throw new UsageError(`--budget expects psnr=DB, sqnr=DB or top1=PERCENT, got '${spec}'`);
+  return { metric: m[1].toLowerCase() as BudgetMetric, min: Number(m[2]) };
+}
+
+/** The budget's metric over all outputs (the worst output counts). */
+export function quality(errors: readonly OutputError[], metric: BudgetMetric): number {
+  const vals = errors.map((e) => (metric === 'psnr' ? e.psnr : metric === 'top1' ? e.top1Agreement : e.sqnr)).filter((x): x is number => x !== undefined);
+  if (!vals.length) {
+    const kind = metric === 'psnr' ? 'an image output (N×1×H×W or N×3×H×W)' : 'a logits output (N×C)';
+    throw new UsageError(`a ${metric} budget needs ${kind}; this model's outputs are ${errors.map((e) => e.name).join(', ')} — use --budget sqnr=DB`);
+  }
+  return Math.min(...vals);
+}
+
+/** Default budget for a model's outputs: PSNR 38 dB for images, top-1 99 % for logits, else SQNR 30 dB. */
+export function defaultBudget(errors: readonly OutputError[]): Budget {
+  if (errors.some((e) => e.psnr !== undefined)) return { metric: 'psnr', min: 38 };
+  if (errors.some((e) => e.top1Agreement !== undefined)) return { metric: 'top1', min: 99 };
+  return { metric: 'sqnr', min: 30 };
+}
+
+/** SQNR (dB) of fake-quantizing `x` with `p` in the activation type. */
+export function tensorSqnr(x: Float32Array, p: QParams, act: ActType): number {
+  const [lo, hi] = act === 'uint8' ? [0, 255] : [-128, 127];
+  let sig = 0, noise = 0;
+  for (let i = 0; i < x.length; i++) {
+    const q = Math.min(hi, Math.max(lo, Math.round(x[i] / p.scale) + p.zeroPoint));
+    const d = (q - p.zeroPoint) * p.scale - x[i];
+    sig += x[i] * x[i];
+    noise += d * d;
+  }
+  return noise === 0 ? Infinity : 10 * Math.log10(sig / noise);
+}
+
+export interface LayerRow {
+  node: string;
+  op: string;
+  /** The tensor whose quantization this layer's output goes through. */
+  tensor: string;
+  tensorSqnr: number;
+  /** Quality (budget metric) with only this layer quantized. */
+  onlyThis: number;
+  /** Quality with every other layer quantized and this one float. */
+  allButThis: number;
+  keptFloat: boolean;
+}
+
+export interface SensitivityResult {
+  metric: BudgetMetric;
+  budget?: Budget;
+  /** Quality with every layer quantized. */
+  allQuantized: number;
+  rows: LayerRow[];
+  keptFloat: string[];
+  /** Quality of the chosen mix. */
+  final: number;
+  met: boolean;
+  evaluations: number;
+}
+
+export interface SearchHooks {
+  layers: readonly { node: string; op: string; tensor: string; tensorSqnr: number }[];
+  /** Quality of the model with `float` layers kept float and `only` (if given) the only ones quantized. */
+  evaluate(keepFloat: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<number>;
+  onProgress?: (msg: string) => void;
+}
+
+/** Per-layer analysis, then (with a budget) the greedy keep-float search. */
+export async function analyze(h: SearchHooks, metric: BudgetMetric, budget?: Budget): Promise<SensitivityResult> {
+  let evaluations = 0;
+  const ev = async (keep: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<number> => {
+    evaluations++;
+    return h.evaluate(keep, only);
+  };
+  const all = await ev(new Set());
+  const rows: LayerRow[] = [];
+  for (const [i, l] of h.layers.entries()) {
+    h.onProgress?.(`sensitivity ${i + 1}/${h.layers.length}: ${l.op} '${l.node}'`);
+    const onlyThis = await ev(new Set(), new Set([l.node]));
+    const allButThis = await ev(new Set([l.node]));
+    rows.push({ ...l, onlyThis, allButThis, keptFloat: false });
+  }
+  const keep = new Set<string>();
+  let final = all;
+  if (budget && all < budget.min) {
+    const order = [...rows].sort((a, b) => b.allButThis - a.allButThis || a.onlyThis - b.onlyThis);
+    for (const r of order) {
+      keep.add(r.node);
+      final = await ev(keep);
+      h.onProgress?.(`keeping ${keep.size} layer(s) float: ${metric} ${final.toFixed(2)}`);
+      if (final >= budget.min) break;
+    }
+  }
+  for (const r of rows) r.keptFloat = keep.has(r.node);
+  return { metric, budget, allQuantized: all, rows, keptFloat: [...keep], final, met: !budget || final >= budget.min, evaluations };
+}
