@@ -9,6 +9,7 @@ import { decodeModel } from '../onnx/read.js';
 import { encodeModel } from '../onnx/write.js';
 import type { OptLevel } from '../runtime/session.js';
 import { compareModels, formatComparison, makeFeeds, type CheckResult } from './check.js';
+import { ortLevelNote, ortOptimize } from './ort-offline.js';
 import { runPasses, type AppliedChange, type Note, type PassStats } from './manager.js';
 import type { Pass } from './types.js';
 
@@ -104,6 +105,8 @@ export interface OptimizeOptions {
   foldLimit?: number;
   /** Bisect a failing pipeline to name the culprit rewrite (default true). */
   bisect?: boolean;
+  /** Also run onnxruntime's offline optimizer at this level after kiln's passes. */
+  ortLevel?: OptLevel;
 }
 
 export interface GraphSummary {
@@ -123,6 +126,8 @@ export interface OptimizeReport {
   ms: number;
   shapeWarnings: string[];
   verification?: CheckResult;
+  /** Set with ortLevel: what onnxruntime's optimizer did and whether the file is portable. */
+  ort?: { level: OptLevel; note: string; nodesAfter: number; ops: Record<string, number>; verification?: CheckResult };
 }
 
 export function summarize(model: Model): GraphSummary {
@@ -178,13 +183,16 @@ export async function optimizeModel(input: Model | Uint8Array, opts: OptimizeOpt
     before, after: summarize(model), passes: r.stats, rounds: r.rounds, converged: r.converged, changes: r.changes,
     notes: r.notes, ms: 0, shapeWarnings: r.shapeWarnings,
   };
-  const bytes = encodeModel(model);
-  if (opts.verify ?? true) {
+  let bytes = encodeModel(model);
+  const verifying = opts.verify ?? true;
+  let refBytes = originalBytes;
+  let feeds: ReturnType<typeof makeFeeds> | undefined;
+  if (verifying) {
     // The reference runs with the original's own input shapes fixed the same way.
     const reference = fresh();
     if (opts.inputShapes) inferShapes(reference, { inputShapes: opts.inputShapes as Record<string, number[]> });
-    const refBytes = encodeModel(reference);
-    const feeds = makeFeeds(reference, { inputShapes: opts.inputShapes as Record<string, number[]>, seed: opts.seed, inputsDir: opts.inputsDir });
+    refBytes = encodeModel(reference);
+    feeds = makeFeeds(reference, { inputShapes: opts.inputShapes as Record<string, number[]>, seed: opts.seed, inputsDir: opts.inputsDir });
     const check = await compareModels(refBytes, bytes, feeds, { seed: opts.seed });
     report.verification = check;
     if (!check.ok) {
@@ -195,10 +203,26 @@ export async function optimizeModel(input: Model | Uint8Array, opts: OptimizeOpt
       throw new VerificationError(`the optimized model differs from the original: ${bad}${who}`, report, culprit);
     }
   }
+  let result = model;
+  if (opts.ortLevel) {
+    bytes = await ortOptimize(bytes, opts.ortLevel);
+    result = decodeModel(bytes, { file: `${source} (onnxruntime ${opts.ortLevel})`, verify: false });
+    const s = summarize(result);
+    report.ort = { level: opts.ortLevel, note: ortLevelNote(opts.ortLevel), nodesAfter: s.nodes, ops: s.ops };
+    if (verifying && feeds) {
+      const check = await compareModels(refBytes, bytes, feeds, { seed: opts.seed });
+      report.ort.verification = check;
+      if (!check.ok) {
+        report.ms = performance.now() - t0;
+        throw new VerificationError(`onnxruntime's ${opts.ortLevel} optimizer output differs from the original: ${check.outputs.filter((o) => !o.ok).map(formatComparison).join('; ')}`, report, { step: 0, pass: `onnxruntime ${opts.ortLevel}`, at: 'graph' });
+      }
+    }
+  }
   report.ms = performance.now() - t0;
-  if (input instanceof Uint8Array) return { model: bytes, report, note: `kiln passes: ${report.before.nodes} → ${report.after.nodes} nodes, verified` };
-  model.source = input.source;
-  return { model, report };
+  const verified = verifying ? 'verified' : 'not verified';
+  if (input instanceof Uint8Array) return { model: bytes, report, note: `kiln passes: ${report.before.nodes} → ${report.after.nodes} nodes, ${verified}` };
+  result.source = input.source;
+  return { model: result, report };
 }
 
 /** Smallest k such that the first k rewrites already break the model (binary search). */
