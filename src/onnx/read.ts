@@ -10,6 +10,7 @@ import { Tensor, numel } from '../ir/tensor.js';
 import { DuplicateNameError, Graph, Model, Node, type Attribute, type Dim, type KeyValue, type ValueType } from '../ir/graph.js';
 import { verify } from '../ir/verify.js';
 import { onnx, toNum } from './codec.js';
+import { checkWire, WireError } from './wire.js';
 
 export interface LoadOptions {
   /** Run verify() after loading (default true). */
@@ -42,9 +43,11 @@ export function decodeModel(bytes: Uint8Array, opts: LoadOptions & { file?: stri
   if (bytes.byteLength === 0) throw new ModelError(file, 'empty file (0 bytes), not an ONNX model');
   let proto: onnx.ModelProto;
   try {
+    checkWire(bytes);
     proto = onnx.ModelProto.decode(bytes);
   } catch (e) {
     const msg = (e as Error).message;
+    if (e instanceof WireError) throw new ModelError(file, `not a valid ONNX protobuf: ${msg}`, { cause: e });
     const what = /index out of range/.test(msg) ? 'truncated or corrupt protobuf' : 'not a valid ONNX protobuf';
     throw new ModelError(file, `${what} (${msg})`, { cause: e });
   }
@@ -177,8 +180,10 @@ function convertGraph(gp: onnx.IGraphProto, parent: Graph | null, ctx: Ctx, wher
   }
   for (const vi of gp.valueInfo ?? []) {
     const v = g.ownValue(vi.name ?? '');
-    // value_info for a name nothing defines carries no information; it is dropped.
-    if (!v || v.isGraphInput || v.isGraphOutput) continue;
+    // value_info for a name nothing defines carries no information; it is dropped. Inputs and
+    // outputs keep their own declaration, unless it has no type (Loop/If bodies often type
+    // their outputs only through value_info).
+    if (!v || ((v.isGraphInput || v.isGraphOutput) && v.type)) continue;
     v.type = convertType(vi.type, ctx, `value_info '${vi.name}'`);
     copyInfo(v, vi);
   }
@@ -215,7 +220,14 @@ function convertAttribute(ap: onnx.IAttributeProto, g: Graph, ctx: Ctx, where: s
   let type = ap.type ?? T.UNDEFINED;
   if (type === T.UNDEFINED) type = guessAttrType(ap);
   const base = { refAttrName: ap.refAttrName || undefined, docString: ap.docString || undefined };
-  const own = (k: string): boolean => Object.prototype.hasOwnProperty.call(ap, k);
+  // A scalar attribute must carry its field (onnx.checker insists too); a reference to a
+  // function attribute (ref_attr_name) carries none.
+  const field = SCALAR_FIELD[type];
+  if (field && !base.refAttrName && !Object.prototype.hasOwnProperty.call(ap, field)) {
+    const held = guessAttrType(ap);
+    const name = Object.entries(T).find(([, v]) => v === held)?.[0] ?? 'nothing';
+    throw new ModelError(ctx.file, `${where} is declared ${Object.entries(T).find(([, v]) => v === type)?.[0]} but holds ${held === T.INTS && !ap.ints?.length ? 'no value' : `a ${name} value`}`);
+  }
   switch (type) {
     case T.FLOAT: return { ...base, type: 'float', value: ap.f ?? 0 };
     case T.INT: return { ...base, type: 'int', value: toNum(ap.i) };
@@ -236,10 +248,11 @@ function convertAttribute(ap: onnx.IAttributeProto, g: Graph, ctx: Ctx, where: s
     case T.TYPE_PROTO: return { ...base, type: 'type_proto', value: ap.tp };
     case T.TYPE_PROTOS: return { ...base, type: 'type_protos', value: ap.typeProtos };
     default:
-      void own;
       throw new ModelError(ctx.file, `${where} has unknown attribute type ${type}`);
   }
 }
+
+const SCALAR_FIELD: Record<number, string> = { 1: 'f', 2: 'i', 3: 's', 4: 't', 5: 'g', 11: 'sparseTensor', 13: 'tp' };
 
 /** IR version 1 files have no attribute type; the field in use says it. */
 function guessAttrType(ap: onnx.IAttributeProto): number {
