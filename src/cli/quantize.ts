@@ -146,7 +146,9 @@ export function command(): Command {
       if (report.sensitivity) {
         const s = report.sensitivity;
         out(`\nsensitivity (${s.metric} on ${report.evaluatedOn}; all quantized: ${fmt(s.allQuantized)}):`);
-        out(table(['layer', 'op', '>tensor SQNR dB', `>only this (${s.metric})`, `>all but this (${s.metric})`, 'kept float'], s.rows.map((r) => [r.node, r.op, fmt(r.tensorSqnr), fmt(r.onlyThis), fmt(r.allButThis), r.keptFloat ? 'yes' : ''])));
+        const sq = s.metric === 'sqnr';
+        out(table(['layer', 'op', '>tensor SQNR dB', `>only this ${s.metric}`, ...(sq ? [] : ['>only this SQNR']), `>all but this ${s.metric}`, ...(sq ? [] : ['>all but this SQNR']), 'kept float'],
+          s.rows.map((r) => [r.node, r.op, fmt(r.tensorSqnr), fmt(r.onlyThis), ...(sq ? [] : [fmt(r.onlyThisSqnr)]), fmt(r.allButThis), ...(sq ? [] : [fmt(r.allButThisSqnr)]), r.keptFloat ? 'yes' : ''])));
         if (s.budget) out(`budget ${s.budget.metric} ≥ ${s.budget.min}: ${s.met ? 'met' : 'NOT met'} with ${s.keptFloat.length} layer(s) float (${fmt(s.final)})`);
       }
       if (report.keptFloat.length) {

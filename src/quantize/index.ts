@@ -207,7 +207,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
     };
     const build = async (keepFloat: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<{ model: Model; plan: ReturnType<typeof planQdq>; warnings: string[] }> => {
       const target = cloneModel(work);
-      const plan = planQdq(target, info, { ...base, excludeNodes: new Set([...ex.nodes, ...keepFloat]), onlyNodes: only });
+      const plan = planQdq(target, info, { ...base, keepLayers: keepFloat, onlyNodes: only });
       await ensure(plan.tensors.values());
       const w: string[] = [];
       return { model: applyQdq(target, plan, ranges, act, w), plan, warnings: w };
@@ -225,7 +225,10 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
       const sq = await layerSqnr(work, evalSet, anchors, full.outputOf, ranges, act, session);
       const res = await analyze({
         layers: anchors.map((n) => ({ node: nodeKey(n), op: n.opType, tensor: full.outputOf.get(nodeKey(n))!, tensorSqnr: sq.get(nodeKey(n)) ?? NaN })),
-        evaluate: async (k, only) => quality(await evaluator.score(encodeModel((await build(k, only)).model)), metric),
+        evaluate: async (k, only) => {
+          const errs = await evaluator.score(encodeModel((await build(k, only)).model));
+          return { q: quality(errs, metric), sqnr: Math.min(...errs.map((e) => e.sqnr)) };
+        },
         onProgress: progress,
       }, metric, budget);
       report.sensitivity = res;

@@ -120,6 +120,12 @@ export interface PlanOptions {
   excludeNodes?: ReadonlySet<string>;
   /** When set, only these nodes may be quantized (the sensitivity analysis quantizes one layer). */
   onlyNodes?: ReadonlySet<string>;
+  /**
+   * Layers kept float for accuracy: the node and the tensor it outputs (past Relu/Clip and
+   * pass-through ops) stay float, so the consumers that would need that tensor quantized stay
+   * float too. A layer's damage is mostly in its output tensor, which its consumers' inputs share.
+   */
+  keepLayers?: ReadonlySet<string>;
 }
 
 export const nodeKey = (n: Node): string => n.name || n.outputs.find((v) => v)?.name || '?';
@@ -133,6 +139,7 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
   const wanted = new Set<string>();
   const shareOf = new Map<string, string>();
   const outputOf = new Map<string, string>();
+  const forbidden = new Set<string>();
   const quantized: Node[] = [];
   const absorbed: Node[] = [];
   const absorbedSet = new Set<Node>();
@@ -165,12 +172,27 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
       if (!PLUMBING.has(n.opType)) keep(n, `${n.domain ? `${n.domain}.` : ''}${n.opType} has no integer kernel in onnxruntime`);
       continue;
     }
+    if (opts.keepLayers?.has(nodeKey(n))) {
+      keep(n, 'kept float with its output tensor to meet the quality budget');
+      for (let v: Value | null = n.output(0); v; ) {
+        forbidden.add(v.name);
+        const c = soleConsumer(v);
+        const r = c && c.domain === '' ? QDQ_OPS[c.opType] : undefined;
+        v = c && r && (r.role === 'pass' || r.role === 'absorb') && c.input(0) === v ? c.output(0) : null;
+      }
+      continue;
+    }
     if (excluded(n)) {
       if (opts.onlyNodes && !opts.onlyNodes.has(nodeKey(n))) continue;
       keep(n, opts.excludeOps?.has(n.opType) ? `excluded (--exclude op:${n.opType})` : 'excluded (kept float)');
       continue;
     }
     const acts = actInputs(n, rule);
+    const blocked = acts.find((v) => forbidden.has(v.name));
+    if (blocked && (rule.role === 'anchor' || rule.role === 'int')) {
+      keep(n, `reads ${blocked}, which is kept float to meet the quality budget`);
+      continue;
+    }
     if (rule.role === 'anchor') {
       const why = anchorProblem(n, rule, isAct);
       if (why) {

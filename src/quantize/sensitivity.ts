@@ -67,6 +67,9 @@ export interface LayerRow {
   onlyThis: number;
   /** Quality with every other layer quantized and this one float. */
   allButThis: number;
+  /** Worst output SQNR (dB) in the same two cases: finer-grained than top-1 on few samples, used to break ties. */
+  onlyThisSqnr: number;
+  allButThisSqnr: number;
   keptFloat: boolean;
 }
 
@@ -85,37 +88,42 @@ export interface SensitivityResult {
 
 export interface SearchHooks {
   layers: readonly { node: string; op: string; tensor: string; tensorSqnr: number }[];
-  /** Quality of the model with `float` layers kept float and `only` (if given) the only ones quantized. */
-  evaluate(keepFloat: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<number>;
+  /** Quality (budget metric) and worst output SQNR with `keepFloat` float and `only` (if given) the only layers quantized. */
+  evaluate(keepFloat: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<{ q: number; sqnr: number }>;
   onProgress?: (msg: string) => void;
 }
 
 /** Per-layer analysis, then (with a budget) the greedy keep-float search. */
 export async function analyze(h: SearchHooks, metric: BudgetMetric, budget?: Budget): Promise<SensitivityResult> {
   let evaluations = 0;
-  const ev = async (keep: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<number> => {
+  const ev = async (keep: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<{ q: number; sqnr: number }> => {
     evaluations++;
     return h.evaluate(keep, only);
   };
-  const all = await ev(new Set());
+  const all = (await ev(new Set())).q;
   const rows: LayerRow[] = [];
   for (const [i, l] of h.layers.entries()) {
     h.onProgress?.(`sensitivity ${i + 1}/${h.layers.length}: ${l.op} '${l.node}'`);
-    const onlyThis = await ev(new Set(), new Set([l.node]));
-    const allButThis = await ev(new Set([l.node]));
-    rows.push({ ...l, onlyThis, allButThis, keptFloat: false });
+    const a = await ev(new Set(), new Set([l.node]));
+    const b = await ev(new Set([l.node]));
+    rows.push({ ...l, onlyThis: a.q, allButThis: b.q, onlyThisSqnr: a.sqnr, allButThisSqnr: b.sqnr, keptFloat: false });
   }
   const keep = new Set<string>();
   let final = all;
   if (budget && all < budget.min) {
-    const order = [...rows].sort((a, b) => b.allButThis - a.allButThis || a.onlyThis - b.onlyThis);
+    const order = rankBySensitivity(rows);
     for (const r of order) {
       keep.add(r.node);
-      final = await ev(keep);
+      final = (await ev(keep)).q;
       h.onProgress?.(`keeping ${keep.size} layer(s) float: ${metric} ${final.toFixed(2)}`);
       if (final >= budget.min) break;
     }
   }
   for (const r of rows) r.keptFloat = keep.has(r.node);
   return { metric, budget, allQuantized: all, rows, keptFloat: [...keep], final, met: !budget || final >= budget.min, evaluations };
+}
+
+/** Most harmful first: the biggest gain when kept float, then the worst damage when quantized alone. */
+export function rankBySensitivity(rows: readonly LayerRow[]): LayerRow[] {
+  return [...rows].sort((a, b) => b.allButThis - a.allButThis || b.allButThisSqnr - a.allButThisSqnr || a.onlyThisSqnr - b.onlyThisSqnr);
 }
