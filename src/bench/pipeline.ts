@@ -112,7 +112,14 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   }
   rows.push({ id: 'ort-defaults', title: 'onnxruntime defaults', runtime: 'onnxruntime-node', note: `${provider}, onnxruntime's default session options`, skipped: null, model: original, session: { provider } });
 
-  const ctx: StageContext = { profile: p, calibDir: o.calibDir };
+  // Specs and feeds of the original model: the PyTorch peers see exactly these values. They run
+  // with PyTorch's default threads, as the prototype would.
+  const probe2 = await createSession(original, { provider, optLevel: 'disabled' }, label);
+  const specs: InputSpec[] = resolveInputs(probe2.inputMetadata, shapes, label);
+  await probe2.release();
+  const feedSets = Array.from({ length: Math.max(1, holdout) }, (_, k) => randomFeeds(specs, seed + k));
+
+  const ctx: StageContext = { profile: p, calibDir: o.calibDir, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label };
   const loaded = new Map<string, Awaited<ReturnType<(typeof STAGES)[number]['load']>>>();
   for (const stage of STAGES) {
     const fn = await stage.load(ctx);
@@ -156,13 +163,6 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
     const note = `${used.join(' → ') || 'nothing'}${missing.length ? ` (without ${missing.join('; ')})` : ''}`;
     rows.push({ id: 'combined', title: `combined (profile ${p.name})`, runtime: 'onnxruntime-node', note, skipped: failed ?? (used.length === 0 ? 'no stage available' : null), model, session, preallocate });
   }
-
-  // Specs and feeds of the original model: the PyTorch peers see exactly these values. They run
-  // with PyTorch's default threads, as the prototype would.
-  const probe2 = await createSession(original, { provider, optLevel: 'disabled' }, label);
-  const specs: InputSpec[] = resolveInputs(probe2.inputMetadata, shapes, label);
-  await probe2.release();
-  const feedSets = Array.from({ length: Math.max(1, holdout) }, (_, k) => randomFeeds(specs, seed + k));
 
   for (const r of rows) {
     if (r.skipped) continue;

@@ -1,14 +1,13 @@
 // The transforms `kiln pipeline` applies, as a registry. Each stage is a function
 // (modelBytes, ctx) => { model, note, session? }: a model rewrite returns new bytes, the tuned
 // session returns the same bytes with session settings. A stage whose code is not there says
-// so (`available` returns the reason) and its row in the report reads "not run: <reason>";
-// nothing is ever simulated.
+// so (`load` returns the reason) and its row in the report reads "not run: <reason>"; nothing
+// is ever simulated.
 //
-// Contract with the modules that provide the rewrites (wired by dynamic import, so this file
-// builds and runs before they exist):
-//   src/passes/index.ts   export function optimizeModel(bytes: Uint8Array, opts?: object): R
-//   src/quantize/index.ts export function quantizeModel(bytes: Uint8Array, opts: { precision: 'int8' | 'fp16'; calibDir?: string }): R
-// where R is Uint8Array | { model: Uint8Array; note?: string } or a Promise of either.
+// The rewrites come from the modules that own them, imported lazily (so a broken or missing
+// module costs one row, not the whole pipeline):
+//   src/passes/index.ts   optimizeModel(bytes, { inputShapes }) → { model: Uint8Array, note }
+//   src/quantize/index.ts quantizeModel(model: Model, { mode, calib }) → { model: Model, report }
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../errors.js';
@@ -18,6 +17,10 @@ import type { SessionOptions } from '../runtime/session.js';
 export interface StageContext {
   profile: DeploymentProfile;
   calibDir?: string;
+  /** The input shapes the pipeline measures with; rewrites may specialise the model to them. */
+  inputShapes?: Record<string, number[]>;
+  /** Names the model in errors. */
+  label?: string;
 }
 
 export interface StageOutput {
@@ -37,7 +40,7 @@ export interface Stage {
   load(ctx: StageContext): Promise<StageFn | string>;
 }
 
-type Rewrite = (bytes: Uint8Array, opts?: object) => unknown;
+type Rewrite = (model: unknown, opts?: object) => unknown;
 
 /** Imports `name` from a module of this repository; a string says why it is not there. */
 async function importExport(relative: string, name: string): Promise<Rewrite | string> {
@@ -56,11 +59,41 @@ async function importExport(relative: string, name: string): Promise<Rewrite | s
   return f as Rewrite;
 }
 
-async function asOutput(result: unknown, what: string): Promise<{ model: Uint8Array; note?: string }> {
+interface RewriteResult {
+  model: Uint8Array;
+  note?: string;
+  report?: Record<string, unknown>;
+}
+
+async function asOutput(result: unknown, what: string): Promise<RewriteResult> {
   const r = await result;
   if (r instanceof Uint8Array) return { model: r };
-  if (r && typeof r === 'object' && (r as { model?: unknown }).model instanceof Uint8Array) return r as { model: Uint8Array; note?: string };
+  if (r && typeof r === 'object' && 'model' in r) {
+    const o = r as { model: unknown; note?: string; report?: Record<string, unknown> };
+    if (o.model instanceof Uint8Array) return { model: o.model, note: o.note, report: o.report };
+    // An IR Model: serialize it with the project's writer.
+    const { encodeModel } = await import('../onnx/write.js');
+    return { model: encodeModel(o.model as Parameters<typeof encodeModel>[0]), note: o.note, report: o.report };
+  }
   throw new KilnError(`${what} returned neither model bytes nor { model }`);
+}
+
+/** `--calib DIR`: a folder of images (scaled to the profile's input size, pixels in [0, 1]) or a tensor file/folder. */
+async function calibSource(dir: string, p: DeploymentProfile): Promise<{ source: unknown; text: string }> {
+  const { listImages } = await import('../quantize/calibrate.js');
+  let images: string[] = [];
+  try {
+    images = listImages(dir);
+  } catch {
+    images = [];
+  }
+  if (images.length > 0) {
+    return {
+      source: { kind: 'images', dir, preprocess: { size: [p.input.width, p.input.height], mean: [0, 0, 0], std: [1, 1, 1] } },
+      text: `${images.length} images from ${dir} at ${p.input.width}×${p.input.height}, pixels in [0, 1]`,
+    };
+  }
+  return { source: { kind: 'tensors', path: dir }, text: `tensors from ${dir}` };
 }
 
 export const STAGES: readonly Stage[] = [
@@ -70,8 +103,8 @@ export const STAGES: readonly Stage[] = [
     async load() {
       const f = await importExport('../passes/index.js', 'optimizeModel');
       if (typeof f === 'string') return f;
-      return async (model) => {
-        const r = await asOutput(f(model), 'optimizeModel');
+      return async (model, ctx) => {
+        const r = await asOutput(f(model, ctx.inputShapes ? { inputShapes: ctx.inputShapes } : {}), 'optimizeModel');
         return { model: r.model, note: r.note ?? 'kiln passes (src/passes)' };
       };
     },
@@ -85,9 +118,23 @@ export const STAGES: readonly Stage[] = [
       if (precision === 'int8' && !ctx.calibDir) return `INT8 needs calibration data: give --calib DIR`;
       const f = await importExport('../quantize/index.js', 'quantizeModel');
       if (typeof f === 'string') return f;
-      return async (model, c) => {
-        const r = await asOutput(f(model, { precision, calibDir: c.calibDir }), 'quantizeModel');
-        return { model: r.model, note: r.note ?? `${precision.toUpperCase()} (src/quantize)` };
+      return async (bytes, c) => {
+        const { decodeModel } = await import('../onnx/read.js');
+        const model = decodeModel(bytes, { file: c.label ?? 'model' });
+        const calib = c.calibDir ? await calibSource(c.calibDir, c.profile) : null;
+        // speedRuns 0: the pipeline measures speed itself, interleaved with the other stages.
+        // keepIoTypes: the result must stay a drop-in replacement (same float32 inputs/outputs).
+        const r = await asOutput(f(model, { mode: precision, keepIoTypes: true, ...(calib ? { calib: calib.source } : {}), speedRuns: 0 }), 'quantizeModel');
+        const quantized = (r.report?.quantizedNodes as unknown[] | undefined)?.length;
+        const kept = (r.report?.keptFloat as unknown[] | undefined)?.length;
+        const casts = (r.report?.fp16 as { casts?: number } | undefined)?.casts;
+        const detail = [
+          precision === 'int8' && quantized !== undefined ? `${quantized} nodes quantized` : '',
+          precision === 'fp16' && casts !== undefined ? `${casts} casts` : '',
+          kept ? `${kept} kept float` : '',
+          calib ? `calibration: ${calib.text}` : '',
+        ].filter(Boolean).join(', ');
+        return { model: r.model, note: r.note ?? `${precision.toUpperCase()} by src/quantize${detail ? ` (${detail})` : ''}` };
       };
     },
   },
