@@ -195,7 +195,8 @@ export const INTEGER_OPS = [
 
 export function integerOps(ops: ReadonlyMap<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of INTEGER_OPS) if (ops.get(k)) out[k.replace(/^com\.microsoft\./, '')] = ops.get(k)!;
+  // onnxruntime's NHWC transformer turns QLinearConv into com.microsoft.QLinearConv: count them as one.
+  for (const k of INTEGER_OPS) if (ops.get(k)) out[k.replace(/^com\.microsoft\./, '')] = (out[k.replace(/^com\.microsoft\./, '')] ?? 0) + ops.get(k)!;
   return out;
 }
 

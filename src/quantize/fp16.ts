@@ -153,7 +153,7 @@ export function convertFp16(model: Model, info: ReadonlyMap<string, ValueInfo>, 
       if (isHalf !== wantHalf) g.setInput(n, i, castTo(v!, wantHalf ? DataType.FLOAT16 : DataType.FLOAT));
     });
   }
-  for (const v of g.initializers) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) g.removeInitializer(v);
+  for (const v of [...g.initializers]) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) g.removeInitializer(v);
   // Declared types follow (value_info, graph inputs, outputs); keepIoTypes adds output Casts.
   const swaps: [string, string][] = [];
   for (const v of half) {

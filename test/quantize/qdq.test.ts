@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DataType } from '../../src/ir/dtype.js';
+import { ModelBuilder } from '../../src/ir/builder.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { verify } from '../../src/ir/verify.js';
+import { encodeModel } from '../../src/onnx/write.js';
+import { collectRanges, loadSamples } from '../../src/quantize/calibrate.js';
+import { compareOutputs, integerOps, optimizedOps } from '../../src/quantize/evaluate.js';
+import { foldBatchNorm } from '../../src/quantize/fold-bn.js';
+import { cloneModel, probeTypes } from '../../src/quantize/graph-util.js';
+import { activationParams, applyQdq, planQdq, quantizeBias, quantizeWeight } from '../../src/quantize/qdq.js';
+import { quantizeModel } from '../../src/quantize/index.js';
+import { resnetTiny, warpNet, mlpAttention } from './models.js';
+import { FP32_ABS, INT8_SQNR_MIN_DB } from './tolerances.js';
+
+test('activation parameters: uint8 asymmetric holds 0 exactly, int8 symmetric has zero point 0', () => {
+  const u = activationParams({ min: -1, max: 3 }, 'uint8');
+  assert.ok(Math.abs(u.scale - 4 / 255) < 1e-12);
+  assert.equal(u.zeroPoint, 64);
+  assert.equal(activationParams({ min: 0.5, max: 2 }, 'uint8').zeroPoint, 0, 'a positive range is widened to hold 0');
+  const s = activationParams({ min: -1, max: 3 }, 'int8');
+  assert.deepEqual(s, { scale: 3 / 127, zeroPoint: 0 });
+  assert.deepEqual(activationParams({ min: 0, max: 0 }, 'uint8'), { scale: 1, zeroPoint: 0 });
+});
+
+test('weights: symmetric int8 per output channel; bias int32 at s_x·s_w', () => {
+  const w = Tensor.from(DataType.FLOAT, [2, 1, 1, 2], [0.5, -1, 10, 2.5]);
+  const q = quantizeWeight(w, 0);
+  assert.deepEqual([...q.scales.toFloat32()].map((x) => +x.toFixed(6)), [+(1 / 127).toFixed(6), +(10 / 127).toFixed(6)]);
+  assert.deepEqual(q.data.toNumbers(), [64, -127, 127, 32]);
+  assert.deepEqual(q.zeroPoints.toNumbers(), [0, 0]);
+  const warnings: string[] = [];
+  const b = quantizeBias(Tensor.from(DataType.FLOAT, [2], [0.1, -1]), 0.02, q.scales.toFloat32(), 'conv', warnings);
+  assert.deepEqual(b.data.toNumbers(), [Math.round(0.1 / (0.02 / 127)), Math.round(-1 / (0.02 * 10 / 127))]);
+  assert.equal(warnings.length, 0);
+});
+
+test('BN folding (temporary private step) keeps the FP32 function', async () => {
+  const m = resnetTiny();
+  const before = encodeModel(m);
+  const folded = cloneModel(m);
+  assert.equal(foldBatchNorm(folded), 6);
+  assert.deepEqual(verify(folded), []);
+  assert.equal(folded.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length, 0);
+  assert.equal(folded.graph.nodes.length, m.graph.nodes.length - 6);
+  const { samples } = await loadSamples(m, { kind: 'random', count: 2 });
+  const [e] = await compareOutputs(before, encodeModel(folded), samples);
+  assert.ok(e.maxAbs < FP32_ABS, `max abs ${e.maxAbs}`);
+});
+
+test('resnet_tiny: every conv, the residual adds, pooling and the FC run as integer kernels in onnxruntime', async () => {
+  const m = resnetTiny();
+  const fp32 = encodeModel(m);
+  foldBatchNorm(m);
+  const { samples } = await loadSamples(m, { kind: 'random', count: 8 });
+  const info = await probeTypes(m, samples[0]);
+  const plan = planQdq(m, info, { activations: 'uint8' });
+  assert.deepEqual(plan.quantized.map((n) => n.opType).sort(), ['Add', 'Add', 'Conv', 'Conv', 'Conv', 'Conv', 'Conv', 'Conv', 'Gemm', 'GlobalAveragePool']);
+  assert.equal(plan.absorbed.length, 5, 'every Relu after a quantized op is left to ReluQuantFusion');
+  assert.equal(plan.tensors.get('pool_out'), plan.tensors.get(m.graph.ownValue('pool_out')!.producer!.input(0)!.name), 'MaxPool shares its input scale');
+  assert.deepEqual(plan.kept, []);
+  const ranges = await collectRanges(m, samples.slice(0, 6), [...new Set(plan.tensors.values())], { calibrator: 'minmax' });
+  const q = applyQdq(m, plan, ranges, 'uint8');
+  assert.deepEqual(verify(q), []);
+  assert.equal(q.graph.inputs[0].name, 'image');
+  assert.equal(q.graph.outputs[0].name, 'logits');
+  const ops = await optimizedOps(encodeModel(q));
+  const ints = integerOps(ops);
+  assert.equal(ints.QLinearConv, 6);
+  assert.equal(ints.QGemm, 1);
+  assert.equal(ints.QLinearAdd, 2);
+  assert.ok(![...ops.keys()].some((k) => /(^|\.)(Conv|FusedConv|Gemm)$/.test(k)), `float conv left: ${[...ops.keys()].join(' ')}`);
+  assert.equal(ops.get('QuantizeLinear'), 1, 'only the input is quantized at run time');
+  const [e] = await compareOutputs(fp32, encodeModel(q), samples.slice(6));
+  assert.ok(e.sqnr > INT8_SQNR_MIN_DB, `SQNR ${e.sqnr.toFixed(1)} dB < ${INT8_SQNR_MIN_DB}`);
+});
+
+test('warp_net: GridSample, PRelu and the blend stay float with reasons; convs fuse; no Q/DQ on the float tail', async () => {
+  const m = warpNet();
+  const { samples } = await loadSamples(m, { kind: 'random', count: 4 });
+  const info = await probeTypes(m, samples[0]);
+  const plan = planQdq(m, info, { activations: 'uint8' });
+  assert.deepEqual(plan.quantized.map((n) => n.name), ['enc1', 'enc2', 'head']);
+  const why = new Map(plan.kept.map((k) => [k.node, k.reason]));
+  assert.match(why.get('warp')!, /GridSample has no integer kernel/);
+  assert.match(why.get('cat')!, /is a float graph input/);
+  assert.match(why.get('blend')!, /runs in float/);
+  for (const name of ['frame0', 'frame1', 'middle', 'warp_out', 'grid_out']) assert.ok(!plan.tensors.has(name), `${name} must not get Q/DQ`);
+  const excluded = planQdq(m, info, { activations: 'uint8', excludeNodes: new Set(['enc2']) });
+  assert.deepEqual(excluded.quantized.map((n) => n.name), ['enc1', 'head']);
+  assert.match(excluded.kept.find((k) => k.node === 'enc2')!.reason, /excluded/);
+});
+
+test('negative: a Conv whose weights are computed, not constant, is not quantized and the reason says so', async () => {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, [1, 2, 8, 8]);
+  const w = b.op('Mul', [b.floats('w', [2, 2, 1, 1], [1, 0, 0, 1]), b.floats('k', [], [2])]);
+  b.output(b.op('Conv', [x, w], {}, { name: 'dynconv', output: 'y' }));
+  const m = b.build();
+  const { samples } = await loadSamples(m, { kind: 'random', count: 1 });
+  const plan = planQdq(m, await probeTypes(m, samples[0]), { activations: 'uint8' });
+  assert.equal(plan.quantized.length, 0);
+  assert.equal(plan.tensors.size, 0);
+  assert.match(plan.kept.find((k) => k.node === 'dynconv')!.reason, /not a float32 constant/);
+});
+
+test('int8 activations measured against uint8: uint8 fuses more and loses less (why uint8 is the default)', async () => {
+  const res = {} as Record<string, { sqnr: number; fused: number }>;
+  for (const act of ['uint8', 'int8'] as const) {
+    const { report } = await quantizeModel(resnetTiny(), { mode: 'int8', activations: act, calib: { kind: 'random', count: 10 }, speedRuns: 0 });
+    res[act] = { sqnr: report.outputs[0].sqnr, fused: report.ort.integerOps.QLinearConv ?? 0 };
+  }
+  assert.ok(res.uint8.fused > res.int8.fused, JSON.stringify(res));
+  assert.ok(res.uint8.sqnr > res.int8.sqnr, JSON.stringify(res));
+});
+
+test('MatMul nets: constant-weight and activation×activation MatMuls fuse to QLinearMatMul', async () => {
+  const { report } = await quantizeModel(mlpAttention(), { mode: 'int8', calib: { kind: 'random', count: 10 }, speedRuns: 0 });
+  assert.equal(report.ort.integerOps.QLinearMatMul, 7);
+  assert.ok(report.outputs[0].sqnr > INT8_SQNR_MIN_DB, `SQNR ${report.outputs[0].sqnr}`);
+});
