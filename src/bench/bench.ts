@@ -1,6 +1,6 @@
 // `kiln bench`: measures one or more models under the same settings, interleaved, and turns the
 // measurements into a Report. Sweeps (threads × batch) are measured group by group; within a
-// group every model runs A B A B …, and each row's ratio is the median of per-round ratios to
+// group every model runs once per round (A B, then B A, …), and each row's ratio is the median of per-round ratios to
 // the first model of its group.
 import path from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
@@ -182,7 +182,7 @@ export async function bench(o: BenchOptions): Promise<Report> {
   if (o.profile) {
     notes.push(`profile ${o.profile.name}: ${o.profile.description}. Its precision (${o.profile.precision}) is applied by kiln pipeline's quantization stage; kiln bench measures the model file as given.`);
   }
-  notes.push('Models are measured interleaved (A B A B …); "time ÷ first" is the median over rounds of (this model\'s time ÷ the first model\'s time in the same round).');
+  notes.push('Models are measured interleaved, one run each per round, odd rounds in reverse order (A B, B A, …); "time ÷ first" is the median over rounds of (this model\'s time ÷ the first model\'s time in the same round).');
   notes.push('Percentiles interpolate linearly between ranks (numpy default). Throughput = 1000 ÷ mean latency.');
   if (o.memory !== false) notes.push('Peak RSS: each row is re-opened in a child process of its own (session creation + 3 runs); "model RSS" is that peak minus the child\'s RSS before the session was created.');
 

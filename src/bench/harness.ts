@@ -1,7 +1,8 @@
 // The measurement loop. Every model (or peer runtime) under test is a Runner; the harness opens
 // them all, times each one's first run apart (it pays for lazy allocation and kernel selection),
-// warms them up, then measures them interleaved — A B A B … — so a machine that gets slower
-// half-way (shared cores, a background job) slows every runner alike and ratios hold.
+// warms them up, then measures them interleaved — one run of each per round, A B then B A — so
+// a machine that gets slower half-way (shared cores, a background job) slows every runner alike
+// and ratios hold.
 import { performance } from 'node:perf_hooks';
 import { KilnError, UsageError } from '../errors.js';
 import { createSession, ort, type SessionOptions } from '../runtime/session.js';
@@ -37,7 +38,7 @@ export interface Measurement {
   inputs: string;
   createMs: number;
   firstRunMs: number;
-  /** Steady-state samples in ms, in round order (sample i of every runner is from round i). */
+  /** Steady-state samples in ms, in round order (sample i of every runner is from round i; odd rounds run the runners in reverse order). */
   samplesMs: number[];
 }
 
@@ -63,7 +64,12 @@ export async function measure(runners: readonly Runner[], o: MeasureOptions): Pr
     const start = performance.now();
     const deadline = o.durationS === undefined ? Infinity : start + o.durationS * 1000;
     for (let round = 0; round < iterations; round++) {
-      for (let i = 0; i < runners.length; i++) results[i].samplesMs.push(await runners[i].runOnce());
+      // Every other round runs in reverse order (A B, B A, A B, …): a runner that always ran
+      // right after another would inherit its cache and frequency state, biasing the ratio.
+      for (let k = 0; k < runners.length; k++) {
+        const i = round % 2 === 0 ? k : runners.length - 1 - k;
+        results[i].samplesMs.push(await runners[i].runOnce());
+      }
       if (performance.now() >= deadline) break;
     }
   } finally {

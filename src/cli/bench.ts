@@ -83,7 +83,7 @@ interface Opts {
 
 export function command(): Command {
   return new Command('bench')
-    .description('measure latency, throughput and peak memory of one or more ONNX models (interleaved A B A B …)')
+    .description('measure latency, throughput and peak memory of one or more ONNX models (interleaved: A B, B A, …)')
     .argument('<models...>', 'ONNX model files; ratios are relative to the first')
     .option('--input-shape <name=dims>', 'shape for an input with dynamic dims, e.g. x=1x3x480x640 (repeatable)', collect)
     .option('--threads <list>', 'intra-op thread counts to sweep, e.g. 1,2 (0 = onnxruntime default)', parseIntList('--threads', true))

@@ -19,7 +19,7 @@ class Recording implements Runner {
   }
 }
 
-test('measure: first run apart, warm-up, then A B A B … with one sample per round', async (t) => {
+test('measure: first run apart, warm-up, then rounds of one run each, alternating A B / B A', async (t) => {
   const m = benchModels();
   if (typeof m === 'string') return t.skip(m);
   const order: string[] = [];
@@ -29,7 +29,10 @@ test('measure: first run apart, warm-up, then A B A B … with one sample per ro
   ];
   const res = await measure(runners, { warmup: 3, iterations: 7 });
   assert.equal(order.length, 2 * (1 + 3 + 7));
-  for (let i = 0; i < order.length; i++) assert.equal(order[i], i % 2 === 0 ? 'A' : 'B', `call ${i}`);
+  // open order, first runs and warm-ups: A B each time
+  for (let i = 0; i < 8; i++) assert.equal(order[i], i % 2 === 0 ? 'A' : 'B', `call ${i}`);
+  const rounds = order.slice(8);
+  for (let r = 0; r < 7; r++) assert.deepEqual(rounds.slice(2 * r, 2 * r + 2), r % 2 === 0 ? ['A', 'B'] : ['B', 'A'], `round ${r}`);
   for (const r of res) {
     assert.equal(r.samplesMs.length, 7);
     assert.ok(r.samplesMs.every((v) => v > 0 && Number.isFinite(v)));
