@@ -122,7 +122,7 @@ class DAIN(nn.Module):
     def forward(self, i0: torch.Tensor, i2: torch.Tensor, t: float = 0.5) -> torch.Tensor:
         """i0, i2: RGB [B,3,H,W] in [0,1], H and W multiples of 64 (see pad_for). Returns the
         rectified middle frame [B,3,H,W]."""
-        b = i0.shape[0]
+        b = ops.dims(i0)[0]
         both = torch.cat((i0, i2), 0)
         log_depth = self.depthNet(both)
         ctx = torch.cat((self.ctxNet(both), log_depth), 1)

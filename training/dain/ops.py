@@ -24,13 +24,25 @@ these against it.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 
+def dims(x: torch.Tensor) -> list[int]:
+    """Static sizes as Python ints, so a trace records constants instead of Shape/Gather chains
+    (the export is for one fixed frame size; kiln's shape inference then resolves every op)."""
+    return [int(d) for d in x.shape]
+
+
+def _arange(n: int, shape: list[int], like: torch.Tensor) -> torch.Tensor:
+    # from numpy: a constant in the trace (torch.arange would become Range + Expand)
+    return torch.from_numpy(np.arange(n, dtype=np.float32).reshape(shape)).to(like.dtype)
+
+
 def correlation(f1: torch.Tensor, f2: torch.Tensor, max_disp: int = 4) -> torch.Tensor:
     """Cost volume [B, (2d+1)², H, W] as padded shifted products."""
-    _, _, h, w = f1.shape
+    _, _, h, w = dims(f1)
     d = max_disp
     f2p = F.pad(f2, (d, d, d, d))
     planes = []
@@ -42,14 +54,13 @@ def correlation(f1: torch.Tensor, f2: torch.Tensor, max_disp: int = 4) -> torch.
 
 
 def _grid(h: int, w: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    gx = torch.arange(w, dtype=like.dtype, device=like.device).view(1, 1, w).expand(1, h, w)
-    gy = torch.arange(h, dtype=like.dtype, device=like.device).view(1, h, 1).expand(1, h, w)
-    return gx, gy
+    """Pixel coordinates x [1,1,W] and y [1,H,1]; they broadcast against [B,H,W]."""
+    return _arange(w, [1, 1, w], like), _arange(h, [1, h, 1], like)
 
 
 def backward_warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """PWC-Net warp: x sampled at p + flow(p), zeroed where any bilinear tap falls outside."""
-    b, _, h, w = x.shape
+    b, _, h, w = dims(x)
     gx, gy = _grid(h, w, x)
     vx = 2.0 * (gx + flow[:, 0]) / max(w - 1, 1) - 1.0
     vy = 2.0 * (gy + flow[:, 1]) / max(h - 1, 1) - 1.0
@@ -66,7 +77,7 @@ def backward_warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 def _prefix(a: torch.Tensor, dim: int, reverse: bool, fill: float, op) -> torch.Tensor:
     """Inclusive prefix max/min along `dim` by log-step doubling (Hillis–Steele): opset 17 has
     CumSum but no CumMax, and log2(704) = 10 Pad+Max steps are cheap next to the network."""
-    n = a.shape[dim]
+    n = dims(a)[dim]
     s = 1
     while s < n:
         pad = [0, 0] * (a.dim() - 1 - dim)
@@ -81,12 +92,12 @@ def _prefix(a: torch.Tensor, dim: int, reverse: bool, fill: float, op) -> torch.
 def _nearest_filled(valid: torch.Tensor, dim: int, reverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Index of the nearest filled pixel strictly before (or after, `reverse`) each pixel along
     `dim` of a [B,H,W] mask, and whether one exists."""
-    n = valid.shape[dim]
+    n = dims(valid)[dim]
     shape = [1, 1, 1]
     shape[dim] = n
-    pos = torch.arange(n, dtype=torch.float32, device=valid.device).view(shape).expand_as(valid)
+    pos = torch.from_numpy(np.arange(n, dtype=np.float32).reshape(shape))
     if not reverse:
-        cand = torch.where(valid, pos, torch.full_like(pos, -1.0))
+        cand = torch.where(valid, pos, torch.tensor(-1.0))
         incl = _prefix(cand, dim, False, -1.0, torch.maximum)
         # exclusive: shift by one towards higher indices
         pad = [0, 0] * (2 - dim) + [1, 0]
@@ -94,7 +105,7 @@ def _nearest_filled(valid: torch.Tensor, dim: int, reverse: bool) -> tuple[torch
         found = excl >= 0
     else:
         big = float(n)
-        cand = torch.where(valid, pos, torch.full_like(pos, big))
+        cand = torch.where(valid, pos, torch.tensor(big))
         incl = _prefix(cand, dim, True, big, torch.minimum)
         pad = [0, 0] * (2 - dim) + [0, 1]
         excl = F.pad(incl, pad, value=big).narrow(dim, 1, n)
@@ -106,13 +117,13 @@ def _nearest_filled(valid: torch.Tensor, dim: int, reverse: bool) -> tuple[torch
 def depth_flow_projection(flow: torch.Tensor, weight: torch.Tensor, fill_holes: bool = True) -> torch.Tensor:
     """Project flow [B,2,H,W] (source → t, already scaled by t) to the time-t grid, weighted by
     weight [B,1,H,W] (DAIN: inverse depth), returning flow t → source [B,2,H,W]."""
-    b, _, h, w = flow.shape
+    b, _, h, w = dims(flow)
     gx, gy = _grid(h, w, flow)
     fx, fy = flow[:, 0], flow[:, 1]
     x2 = gx + fx
     y2 = gy + fy
     inside = (x2 >= 0) & (y2 >= 0) & (x2 <= w - 1) & (y2 <= h - 1)
-    wt = torch.where(inside, weight[:, 0], torch.zeros_like(x2))
+    wt = torch.where(inside, weight[:, 0], torch.tensor(0.0))
     # outside pixels add zero; their (clamped) target keeps the index in range
     xl = x2.clamp(0, w - 1).floor()
     yt = y2.clamp(0, h - 1).floor()
@@ -127,27 +138,27 @@ def depth_flow_projection(flow: torch.Tensor, weight: torch.Tensor, fill_holes: 
     acc = acc.reshape(b, 3, h, w)
     count = acc[:, 2:3]
     filled = count > 0
-    out = acc[:, 0:2] / torch.where(filled, count, torch.ones_like(count))
+    out = acc[:, 0:2] / torch.where(filled, count, torch.tensor(1.0))
     if not fill_holes:
         return out
     valid = filled[:, 0]
     hole = ~valid
-    total = torch.zeros_like(out)
-    n = torch.zeros_like(count)
+    total = None
+    n = None
     for dim, reverse in ((2, False), (2, True), (1, False), (1, True)):
         idx_d, found = _nearest_filled(valid, dim, reverse)
         g = torch.gather(out, dim + 1, idx_d.unsqueeze(1).expand(b, 2, h, w))
         f = found.unsqueeze(1).to(out.dtype)
-        total = total + g * f
-        n = n + f
+        total = g * f if total is None else total + g * f
+        n = f if n is None else n + f
     can = hole.unsqueeze(1) & (n > 0)
-    return torch.where(can, total / torch.where(n > 0, n, torch.ones_like(n)), out)
+    return torch.where(can, total / torch.where(n > 0, n, torch.tensor(1.0)), out)
 
 
 def filter_interpolation(img: torch.Tensor, flow: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
     """Adaptive warping layer: img [B,C,H,W] sampled at p + flow(p) with a learned 4×4 kernel
     filt [B,16,H,W] (tap k = row*4 + col), bilinear weight per quadrant."""
-    b, c, h, w = img.shape
+    b, c, h, w = dims(img)
     gx, gy = _grid(h, w, img)
     fx, fy = flow[:, 0], flow[:, 1]
     x2 = gx + fx
@@ -160,7 +171,7 @@ def filter_interpolation(img: torch.Tensor, flow: torch.Tensor, filt: torch.Tens
     # Gather along one flat axis of [C, B*H*W]: the index is shared by all channels, so it is
     # never expanded to C copies (an int64 index per channel and tap would be gigabytes here).
     flat = img.permute(1, 0, 2, 3).reshape(c, b * h * w)
-    base = (torch.arange(b, dtype=img.dtype, device=img.device) * (h * w)).view(b, 1, 1)
+    base = _arange(b, [b, 1, 1], img) * (h * w)
     acc = torch.zeros((c, b * h * w), dtype=img.dtype, device=img.device)
     for j in range(4):
         ty = (y0 + (j - 1)).clamp(0, h - 1)

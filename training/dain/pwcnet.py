@@ -104,7 +104,7 @@ class PWCDCNet(nn.Module):
     def bidirectional(self, im0: torch.Tensor, im1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Both directions with one pyramid per image (DAIN runs the whole net twice; the
         pyramid of each image is the same both times, so computing it once is exact)."""
-        b = im0.shape[0]
+        b = int(im0.shape[0])
         feats = self.pyramid(torch.cat((im0, im1), 0))
         fa = [torch.cat((f[:b], f[b:]), 0) for f in feats]
         fb = [torch.cat((f[b:], f[:b]), 0) for f in feats]

@@ -84,6 +84,16 @@ def make_model(out: Path, h: int, w: int) -> dict:
 
     torch.manual_seed(3)
     net = DAIN().eval()
+    # Random weights, scaled so that every stage matters in the output: flows of a few pixels
+    # (not hundreds), kernels near a 1/16 box, a small residual; else the clamped output
+    # saturates and the warps see only out-of-range flows.
+    with torch.no_grad():
+        for conv in (net.flownets.predict_flow2, net.flownets.dc_conv7):
+            conv.weight.mul_(0.05)
+        for head in (net.initScaleNets_filter1, net.initScaleNets_filter2):
+            head[2].weight.mul_(0.01)
+            head[2].bias.fill_(1.0 / 16)
+        net.rectifyNet.block5[0].weight.mul_(0.02)
     sd_path = out / 'dain_sd.pth'
     torch.save(net.state_dict(), sd_path)
     onnx_path = out / 'dain.onnx'
@@ -98,7 +108,9 @@ def make_model(out: Path, h: int, w: int) -> dict:
     f1[:, :, h // 4 + 2:h // 2 + 2, w // 4 + 4:w // 2 + 4] = 0.9
     with torch.no_grad():
         y = DAINFrames(net, h, w)(f0, f1)
+    inside = float(((y > 0) & (y < 1)).float().mean())
     return {'dain': {
+        'unsaturated': inside,
         'model': onnx_path.name,
         'inputs': {'frame0': _save(out, 'frame0', f0.numpy()), 'frame1': _save(out, 'frame1', f1.numpy())},
         'outputs': {'frame_t': _save(out, 'frame_t', y.numpy())},
