@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KilnError } from '../errors.js';
+import { floatToHalfBits, halfBitsToFloat } from '../ir/half.js';
 import { onnx } from '../onnx/codec.js';
 import { createSession, run, ort, type SessionOptions } from '../runtime/session.js';
 import type { Sample } from './graph-util.js';
@@ -59,16 +60,38 @@ export class Evaluator {
   }
 
   /** Runs `test` (serialized) on every sample; onnxruntime failing to load or run it is an error. */
-  async score(test: Uint8Array, label = 'quantized model'): Promise<OutputError[]> {
+  async score(test: Uint8Array, label = 'quantized model', halfInputs?: ReadonlySet<string>): Promise<OutputError[]> {
     const b = await createSession(test, this.opts, label);
     try {
       const outs = [];
-      for (const s of this.samples) outs.push(await run(b, s, label));
+      for (const s of this.samples) outs.push(widen(await run(b, halfFeeds(s, halfInputs), label)));
       return errorStats(this.outputNames, this.refs, outs);
     } finally {
       await b.release();
     }
   }
+}
+
+/** The sample with the named inputs converted to float16 (for models whose inputs are float16). */
+export function halfFeeds(s: Sample, names?: ReadonlySet<string>): Sample {
+  if (!names?.size) return s;
+  const out: Sample = {};
+  for (const [k, t] of Object.entries(s)) {
+    if (!names.has(k) || t.type !== 'float32') {
+      out[k] = t;
+      continue;
+    }
+    const d = t.data as Float32Array;
+    out[k] = new ort.Tensor('float16', Uint16Array.from(d, floatToHalfBits), [...t.dims]);
+  }
+  return out;
+}
+
+/** float16 outputs decoded to float32 so they compare with the FP32 reference. */
+function widen(r: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const [k, t] of Object.entries(r)) out[k] = t.type === 'float16' ? new ort.Tensor('float32', Float32Array.from(t.data as Uint16Array, halfBitsToFloat), [...t.dims]) : t;
+  return out;
 }
 
 /** Runs both models on every sample and accumulates per-output error statistics. */
@@ -140,18 +163,19 @@ export interface SpeedResult {
 }
 
 /** Median latencies of several models on one sample, measured interleaved after a warm-up. */
-export async function measureSpeed(models: readonly Uint8Array[], sample: Sample, opts: { runs?: number; warmup?: number; session?: SessionOptions } = {}): Promise<SpeedResult> {
+export async function measureSpeed(models: readonly Uint8Array[], sample: Sample, opts: { runs?: number; warmup?: number; session?: SessionOptions; halfInputs?: readonly (ReadonlySet<string> | undefined)[] } = {}): Promise<SpeedResult> {
   const sessions = [];
   for (const [i, m] of models.entries()) sessions.push(await createSession(m, opts.session ?? {}, `model ${i}`));
+  const feeds = models.map((_, i) => halfFeeds(sample, opts.halfInputs?.[i]));
   try {
     const warmup = opts.warmup ?? 3;
     const runs = opts.runs ?? 20;
-    for (let w = 0; w < warmup; w++) for (const s of sessions) await run(s, sample);
+    for (let w = 0; w < warmup; w++) for (const [i, s] of sessions.entries()) await run(s, feeds[i]);
     const samples: number[][] = sessions.map(() => []);
     for (let r = 0; r < runs; r++) {
       for (const [i, s] of sessions.entries()) {
         const t0 = performance.now();
-        await run(s, sample);
+        await run(s, feeds[i]);
         samples[i].push(performance.now() - t0);
       }
     }

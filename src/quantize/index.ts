@@ -263,12 +263,13 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
     if (fusedAnchors < anchorsPlanned.length) warnings.push(`onnxruntime fused ${fusedAnchors} of the ${anchorsPlanned.length} layers quantized (the rest run as DequantizeLinear → float op)`);
   }
   progress('scoring against FP32');
-  report.outputs = await evaluator.score(bytes);
+  const halfInputs = new Set(result.graph.inputs.filter((v) => v.elemType === DataType.FLOAT16).map((v) => v.name));
+  report.outputs = await evaluator.score(bytes, `${opts.mode} model`, halfInputs);
   if (report.outputs.some((o) => o.nonFinite)) warnings.push('the quantized model produces NaN/Inf where FP32 does not');
   const runs = opts.speedRuns ?? 20;
   if (runs > 0) {
     progress(`timing FP32 and ${opts.mode} interleaved (${runs} runs each)`);
-    const sp = await measureSpeed([original, bytes], evalSet[0], { runs, session });
+    const sp = await measureSpeed([original, bytes], evalSet[0], { runs, session, halfInputs: [undefined, halfInputs] });
     report.speed = { fp32Ms: sp.medianMs[0], quantizedMs: sp.medianMs[1], speedup: sp.medianMs[0] / sp.medianMs[1], runs, threads: sp.threads, inputs: shapeText(evalSet[0]) };
   }
   result.producerName = 'kiln';

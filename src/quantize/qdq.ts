@@ -168,6 +168,10 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
     if (absorbedSet.has(n)) continue;
     const rule = n.domain === '' ? QDQ_OPS[n.opType] : undefined;
     if (!hasFloat(n)) continue;
+    if (opts.excludeOps?.has(n.opType) || opts.excludeNodes?.has(nodeKey(n))) {
+      keep(n, opts.excludeOps?.has(n.opType) ? `excluded (--exclude op:${n.opType})` : `excluded (--exclude node:${nodeKey(n)})`);
+      continue;
+    }
     if (!rule) {
       if (!PLUMBING.has(n.opType)) keep(n, `${n.domain ? `${n.domain}.` : ''}${n.opType} has no integer kernel in onnxruntime`);
       continue;
@@ -182,11 +186,7 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
       }
       continue;
     }
-    if (excluded(n)) {
-      if (opts.onlyNodes && !opts.onlyNodes.has(nodeKey(n))) continue;
-      keep(n, opts.excludeOps?.has(n.opType) ? `excluded (--exclude op:${n.opType})` : 'excluded (kept float)');
-      continue;
-    }
+    if (excluded(n)) continue; // not among onlyNodes (sensitivity: one layer at a time)
     const acts = actInputs(n, rule);
     const blocked = acts.find((v) => forbidden.has(v.name));
     if (blocked && (rule.role === 'anchor' || rule.role === 'int')) {
