@@ -341,7 +341,6 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
     const axis = rule.weight.axis(n);
     const key = `${w.name}|${axis}`;
     let wdq = weightDq.get(key);
-    let wScales: Float32Array;
     if (!wdq) {
       const q = quantizeWeight(w.initializer, axis);
       const wq = g.addConstant(`${w.name}_quantized`, q.data);
@@ -351,7 +350,7 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
       wdq = node.output(0);
       weightDq.set(key, wdq);
     }
-    wScales = wdq.producer!.input(1)!.initializer!.toFloat32();
+    const wScales = wdq.producer!.input(1)!.initializer!.toFloat32();
     g.setInput(n, rule.weight.input, wdq);
     const b = rule.bias !== undefined ? n.input(rule.bias) : null;
     if (b?.initializer) {
