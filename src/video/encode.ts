@@ -28,18 +28,35 @@ const MP4_AUDIO = new Set(['aac', 'mp3', 'ac3', 'eac3', 'opus', 'flac', 'alac'])
 
 /**
  * The output pixel format for x264/x265: the input's own subsampling when it is a plain 8-bit
- * YUV format, else yuv420p; 4:4:4 when the size is odd, because 4:2:0 (and 4:2:2 widthwise)
- * needs even dimensions and kiln never crops or pads the picture. `full` marks JPEG-range input.
+ * YUV format, else yuv420p. `full` marks JPEG-range (yuvj*) input.
  */
-export function choosePixFmt(info: Pick<VideoInfo, 'pixFmt' | 'width' | 'height'>): { pixFmt: string; full: boolean } {
+export function choosePixFmt(info: Pick<VideoInfo, 'pixFmt'>): { pixFmt: string; full: boolean } {
   const full = /^yuvj/.test(info.pixFmt);
   let pf = info.pixFmt.replace(/^yuvj/, 'yuv');
   if (!['yuv420p', 'yuv422p', 'yuv444p'].includes(pf)) pf = 'yuv420p';
-  const oddW = info.width % 2 === 1;
-  const oddH = info.height % 2 === 1;
-  if ((pf === 'yuv420p' && (oddW || oddH)) || (pf === 'yuv422p' && oddW)) pf = 'yuv444p';
   return { pixFmt: pf, full };
 }
+
+/**
+ * Why `codec` cannot store this size, or null. x264 and x265 need even dimensions even in 4:4:4
+ * and ffmpeg would silently crop an odd row and column away; kiln never changes the picture size.
+ */
+export function sizeProblem(codec: string | undefined, width: number, height: number): string | null {
+  const c = codec ?? 'libx264';
+  if ((c === 'libx264' || c === 'libx265' || c === 'libx264rgb') && (width % 2 || height % 2))
+    return `${width}x${height} has an odd dimension, which ${c} cannot store (ffmpeg would crop it); use a lossless codec that can, e.g. -o OUT.mkv --codec ffv1, or crop the input to an even size first`;
+  return null;
+}
+
+/**
+ * A stream-copy pass that writes the display rotation. ffmpeg 5.1 drops a `rotate` tag given
+ * while encoding, but turns it into a display matrix when stream-copying into MP4/MOV.
+ */
+export function rotationRemuxArgs(from: string, to: string, rotation: number): string[] {
+  return ['-nostdin', '-hide_banner', '-v', 'error', '-y', '-i', from, '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${(rotation + 360) % 360}`, '-movflags', '+faststart', to];
+}
+
+export const keepsRotation = (output: string): boolean => MP4_FAMILY.has(extname(output).toLowerCase());
 
 export interface EncodePlan {
   args: string[];
@@ -90,9 +107,6 @@ export function encodeArgs(info: VideoInfo, rate: Rational, output: string, opts
   if (pixFmt) args.push('-pix_fmt', pixFmt);
   if (opts.threads) args.push('-threads', `${opts.threads}`);
   args.push(...colorTagArgs(info.color, chosen.full));
-  // The decoder reads frames in stored orientation (-noautorotate); the tag makes players turn
-  // them as before. ffmpeg's `rotate` tag counts clockwise, ffprobe's display matrix the other way.
-  if (info.rotation) args.push('-metadata:s:v:0', `rotate=${(360 - info.rotation) % 360}`);
   args.push(...streamArgs);
   if (mp4) args.push('-movflags', '+faststart');
   args.push(output);

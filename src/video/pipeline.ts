@@ -21,7 +21,8 @@ import { openSlots } from '../vfi/remote.js';
 import { Schedule } from '../vfi/schedule.js';
 import { checkOutput, commit, discard, tempBeside } from './atomic.js';
 import { decodeFrames } from './decode.js';
-import { type EncodeOptions, Encoder, encodeArgs } from './encode.js';
+import { type EncodeOptions, Encoder, encodeArgs, keepsRotation, rotationRemuxArgs, sizeProblem } from './encode.js';
+import { ffmpegPath, runTool, tail } from './ffmpeg.js';
 import { type Frame, FramePool } from './frames.js';
 import { probe, type VideoInfo } from './probe.js';
 import { BoundedQueue } from './queue.js';
@@ -121,6 +122,8 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
   if (info.width * info.height > MAX_WHOLE_FRAME_PIXELS && !job.tile)
     throw new KilnError(`${job.input}: ${info.width}x${info.height} frames are too large to run whole (limit ${MAX_WHOLE_FRAME_PIXELS} pixels); add --tile 1024 (and --scale 0.5 if the model supports it)`);
 
+  const odd = sizeProblem(job.encode?.codec, info.width, info.height);
+  if (odd) throw new KilnError(`${job.input}: ${odd}`);
   const schedule = job.fps ? new Schedule(info.rate, job.fps) : Schedule.forFactor(info.rate, job.factor ?? 2);
   if (toNumber(schedule.outRate) <= toNumber(info.rate)) throw new UsageError(`--fps ${format(schedule.outRate)} is not above the input's ${format(info.rate)} fps; kiln only raises frame rates`);
 
@@ -282,10 +285,22 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
     discard(temp);
     throw failed;
   }
-  try {
-    commit(temp, job.output);
-  } catch (e) {
+  let finished = temp;
+  if (info.rotation && keepsRotation(job.output)) {
+    finished = tempBeside(job.output);
+    const r = await runTool(ffmpegPath(), rotationRemuxArgs(temp, finished, info.rotation), { signal: job.signal }).catch((e) => ({ code: -1, stderr: String(e) }));
     discard(temp);
+    if (r.code !== 0) {
+      discard(finished);
+      throw new KilnError(`${job.output}: could not write the rotation tag (${tail(r.stderr) || `exit ${r.code}`})`);
+    }
+  } else if (info.rotation) {
+    plan.dropped.push(`rotation ${info.rotation}° (ffmpeg ${extname(job.output)} output keeps no display matrix; the frames are stored unrotated, use .mp4/.mov)`);
+  }
+  try {
+    commit(finished, job.output);
+  } catch (e) {
+    discard(finished);
     throw new KilnError(`${job.output}: could not move the finished file into place: ${(e as Error).message}`, { cause: e });
   }
   busy.encode = encoder.busyMs;

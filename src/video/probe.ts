@@ -34,8 +34,7 @@ export interface VideoInfo {
   /** Seconds; of the video stream when known, else of the container. */
   duration: number;
   startTime: number;
-  /** Display-matrix rotation as ffprobe reports it (degrees, counter-clockwise; -90 = a quarter
-   *  turn clockwise), in (-180, 180]; 0 when none. */
+  /** Display-matrix rotation in degrees as ffprobe reports it, in (-180, 180]; 0 when none. */
   rotation: number;
   color: ColorInfo;
   /** Index of the video stream among all streams. */
@@ -162,8 +161,8 @@ export async function probe(file: string, opts: { signal?: AbortSignal; checkVfr
 
 function rotationOf(v: FfprobeStream): number {
   const sd = v.side_data_list?.find((d) => d.side_data_type === 'Display Matrix' && typeof d.rotation === 'number');
-  // The legacy `rotate` tag counts clockwise, the display matrix counter-clockwise.
-  let r = sd ? Number(sd.rotation) : -Number(v.tags?.rotate ?? 0);
+  // ffmpeg 5.1 turns a legacy `rotate` tag of R into a display matrix that ffprobe reports as R.
+  let r = sd ? Number(sd.rotation) : Number(v.tags?.rotate ?? 0);
   if (!Number.isFinite(r)) r = 0;
   r = ((Math.round(r) % 360) + 360) % 360;
   return r > 180 ? r - 360 : r;
