@@ -1,0 +1,48 @@
+// DAIN (Bao et al., CVPR 2019) on standard ops at 640×480 through kiln's stage table:
+// PyTorch eager FP32 → onnxruntime defaults → kiln optimization → INT8 / FP16 → tuned → combined.
+// RANDOM WEIGHTS (training/dain/export.py, seed 0): speed and agreement with FP32 only, no
+// interpolation quality. The ONNX file is .cache/dain/dain_640x480.onnx, exported once with
+// Debian's python3-torch if absent (minutes of CPU); $KILN_DAIN_MODEL overrides it.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from '../src/bench/pipeline.js';
+import { getProfile } from '../src/runtime/profiles.js';
+import type { Report } from '../src/report/types.js';
+import { BenchSkipped, REPO, type BenchContext } from './lib.js';
+
+const DEFAULT_MODEL = path.join(REPO, '.cache/dain/dain_640x480.onnx');
+const TORCH_DEF = path.join(REPO, 'training/dain/torch_def.py');
+
+function model(ctx: BenchContext): string {
+  const env = process.env.KILN_DAIN_MODEL;
+  if (env) {
+    if (!existsSync(env)) throw new BenchSkipped(`KILN_DAIN_MODEL=${env} does not exist`);
+    return env;
+  }
+  if (existsSync(DEFAULT_MODEL)) return DEFAULT_MODEL;
+  if (!existsSync('/usr/bin/python3')) throw new BenchSkipped('no DAIN export and no /usr/bin/python3 (python3-torch) to make one');
+  ctx.log('exporting DAIN at 640x480 (random weights, seed 0); this takes minutes');
+  const r = spawnSync('/usr/bin/python3', [path.join(REPO, 'training/dain/export.py'), '--height', '480', '--width', '640', '-o', DEFAULT_MODEL], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BenchSkipped(`training/dain/export.py failed: ${(r.stderr ?? '').trim().split('\n').pop()}`);
+  return DEFAULT_MODEL;
+}
+
+export async function run(ctx: BenchContext): Promise<Report> {
+  const file = model(ctx);
+  const profile = getProfile('server-cpu');
+  // one DAIN frame takes seconds here: few iterations, the first run reported apart
+  const iterations = ctx.quick ? 1 : 3;
+  const report = await pipeline({
+    model: file,
+    profile,
+    torch: `${TORCH_DEF}:build_model`,
+    batch: 1,
+    warmup: 0,
+    iterations,
+    holdout: 1,
+    onProgress: (m) => ctx.log(m),
+  });
+  report.notes = [...report.notes, 'DAIN with RANDOM weights (seed 0): the speed of the architecture and the agreement of each stage with FP32, not interpolation quality.'];
+  return { ...report, title: 'DAIN (standard ops, random weights) at 640×480: prototype → production' };
+}
