@@ -152,8 +152,17 @@ export function command(): Command {
         if (s.budget) out(`budget ${s.budget.metric} ≥ ${s.budget.min}: ${s.met ? 'met' : 'NOT met'} with ${s.keptFloat.length} layer(s) float (${fmt(s.final)})`);
       }
       if (report.keptFloat.length) {
-        out(`\nkept float (${report.keptFloat.length}):`);
-        out(table(['node', 'op', 'why'], report.keptFloat.map((k) => [k.node, k.op, k.reason])));
+        out(`\nkept float (${report.keptFloat.length}${report.keptFloat.length > 30 ? ', grouped by op; every node is in the JSON report' : ''}):`);
+        if (report.keptFloat.length <= 30) out(table(['node', 'op', 'why'], report.keptFloat.map((k) => [k.node, k.op, k.reason])));
+        else {
+          const groups = new Map<string, { n: number; first: string; reason: string }>();
+          for (const k of report.keptFloat) {
+            const g = groups.get(k.op) ?? { n: 0, first: k.node, reason: k.reason };
+            g.n++;
+            groups.set(k.op, g);
+          }
+          out(table(['op', '>nodes', 'e.g.', 'why (for that node)'], [...groups].sort((a, b) => b[1].n - a[1].n).map(([op, g]) => [op, g.n, g.first, g.reason])));
+        }
       }
     });
 }

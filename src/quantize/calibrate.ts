@@ -11,7 +11,7 @@ import { KilnError, UsageError } from '../errors.js';
 import type { Model, Value } from '../ir/graph.js';
 import { readNpy, readTensorProto, toOrtTensor } from '../onnx/tensor-file.js';
 import { createSession, run, ort, type SessionOptions } from '../runtime/session.js';
-import { ffmpegPath, runTool, tail } from '../video/ffmpeg.js';
+import { ffmpegPath, ffprobePath, runTool, tail } from '../video/ffmpeg.js';
 import type { Tensor } from '../ir/tensor.js';
 import { withExtraOutputs, type Sample } from './graph-util.js';
 
@@ -238,6 +238,13 @@ export async function decodeImage(file: string, w: number, h: number): Promise<U
   return new Uint8Array(res.stdout.buffer, res.stdout.byteOffset, res.stdout.byteLength);
 }
 
+async function imageSize(file: string): Promise<[number, number]> {
+  const res = await runTool(ffprobePath(), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0:s=x', file]);
+  const m = /^(\d+)x(\d+)/.exec(res.stdout.toString().trim());
+  if (res.code !== 0 || !m) throw new UsageError(`${file}: ffprobe could not read its size${res.stderr ? ` (${tail(res.stderr)})` : ''}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
 /** Image inputs are 4-D float with 3 channels (NCHW, or NHWC when the last dim is 3). */
 function imageLayout(inp: InputDesc): 'nchw' | 'nhwc' | null {
   if (inp.dims.length !== 4) return null;
@@ -264,6 +271,7 @@ async function imageSamples(model: Model, inputs: InputDesc[], dir: string, pre:
   const n = Math.min(count ?? available, available);
   const r = rng(7);
   const samples: Sample[] = [];
+  let nativeSize: [number, number] | undefined;
   for (let k = 0; k < n; k++) {
     const s: Sample = {};
     for (const [j, inp] of imgInputs.entries()) {
@@ -273,9 +281,13 @@ async function imageSamples(model: Model, inputs: InputDesc[], dir: string, pre:
       const fixedW = typeof inp.dims[wi] === 'number' ? (inp.dims[wi] as number) : undefined;
       if (pre.size && ((fixedW && fixedW !== pre.size[0]) || (fixedH && fixedH !== pre.size[1])))
         throw new UsageError(`--calib-size ${pre.size.join('x')} does not match input '${inp.name}' of ${model.source || 'the model'}, which is fixed at ${fixedW}x${fixedH}`);
-      const w = fixedW ?? pre.size?.[0];
-      const h = fixedH ?? pre.size?.[1];
-      if (!w || !h) throw new UsageError(`input '${inp.name}' has symbolic spatial dims: give --calib-size WxH`);
+      if ((!fixedW || !fixedH) && !pre.size && !nativeSize) {
+        // Symbolic H/W and no --calib-size: the first image's own size (frames of one video share it).
+        nativeSize = await imageSize(files[0]);
+        warnings.push(`input '${inp.name}' has symbolic spatial dims: calibrating at ${nativeSize[0]}x${nativeSize[1]}, the size of ${basename(files[0])} (set --calib-size WxH to choose)`);
+      }
+      const w = fixedW ?? pre.size?.[0] ?? nativeSize![0];
+      const h = fixedH ?? pre.size?.[1] ?? nativeSize![1];
       const batch = typeof inp.dims[0] === 'number' ? (inp.dims[0] as number) : 1;
       if (batch !== 1) throw new UsageError(`input '${inp.name}' has batch ${batch}; image calibration feeds batch 1`);
       const rgb = await decodeImage(files[k * per + j], w, h);
