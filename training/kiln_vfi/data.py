@@ -159,14 +159,31 @@ def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return x
 
 
-def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int = SIZE):
-    """One triplet before compression: frames float [3,3,S,S] in [0,1], t, flows [4,S,S]."""
+def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int = SIZE, force: dict | None = None):
+    """One triplet before compression: frames float [3,3,S,S] in [0,1], t, flows [4,S,S].
+
+    force (figures and tests): {"t": .., "bg": (vx, vy), "fg": [(vx, vy), ...]} fixes t and the
+    layer velocities (output pixels over the interval).
+    """
     t = 0.5 if rng.random() < 0.35 else float(rng.uniform(0.05, 0.95))
     bg = Layer(rng, photos[rng.integers(len(photos))], size, fg=False)
     layers = [bg]
     nfg = rng.choice([0, 1, 2, 3], p=[0.25, 0.4, 0.25, 0.1])
+    if force:
+        nfg = len(force["fg"])
     for _ in range(nfg):
         layers.append(Layer(rng, photos[rng.integers(len(photos))], size, fg=True, base=bg))
+    if not force and rng.random() < 0.12:  # a static shot: only noise and compression differ
+        for L in layers:
+            L.v, L.om, L.logz = np.zeros(2), 0.0, 0.0
+            L.wob = L.wob * 0.0
+    if force:
+        t = force["t"]
+        for L, v in zip(layers, [force["bg"]] + list(force["fg"])):
+            v = np.array(v, float)
+            L.o = L.o + (L.v - v) / 2 if L is not bg else np.array([size / 2.0, size / 2.0]) - v / 2
+            L.v = v
+            L.om, L.logz = 0.0, L.logz * 0.5
     X = _grid(size)
     shutter = rng.uniform(0, 0.3) if rng.random() < 0.7 else 0.0
     nsub = 5 if shutter > 0.02 else 1

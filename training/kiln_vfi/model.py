@@ -48,20 +48,27 @@ def zero_conv(cin: int, cout: int) -> nn.Conv2d:
 
 
 def correlation(a: torch.Tensor, b: torch.Tensor, radius: int) -> torch.Tensor:
-    """Cost volume: mean over channels of a(x) * b(x + d) for every integer d in [-r, r]^2.
+    """Cost volume: cosine similarity of a(x) and b(x + d) for every integer d in [-r, r]^2.
 
     Written with Pad + Slice so it exports to plain ONNX; sizes come from the traced shapes,
     so it stays dynamic in H and W.
     """
     # Shift rows first, then columns (2k+2 Slices instead of k^2), and reduce over channels
     # once: ~130 tiny ONNX nodes per cost volume became ~25, which onnxruntime runs much faster.
+    # Features are L2-normalised first: the costs are cosine similarities in [-1, 1], brightness
+    # invariant and well scaled for the decoder (raw channel means were ~1e-2, which Adam needed
+    # thousands of steps to amplify: measured as no flow learned in the first 1,000 steps).
     n, c, h, w = a.shape
     k = 2 * radius + 1
+    a = a / torch.sqrt((a * a).sum(1, keepdim=True) + 1e-6)
+    b = b / torch.sqrt((b * b).sum(1, keepdim=True) + 1e-6)
     bp = F.pad(b, [radius, radius, radius, radius])
     rows = torch.stack([bp[:, :, dy : dy + h, :] for dy in range(k)], 1)  # [N,k,C,h,w+2r]
     shifted = torch.stack([rows[..., dx : dx + w] for dx in range(k)], 2)  # [N,k,k,C,h,w]
-    cost = (shifted * a.unsqueeze(1).unsqueeze(1)).mean(3)  # [N,k,k,h,w], dy-major
-    return F.leaky_relu(cost.reshape(n, k * k, h, w), 0.1)
+    cost = (shifted * a.unsqueeze(1).unsqueeze(1)).sum(3)  # [N,k,k,h,w], dy-major
+    cost = cost.reshape(n, k * k, h, w)
+    # contrast across the window is what locates the match: subtract the per-pixel mean cost
+    return (cost - cost.mean(1, keepdim=True)) * 4.0
 
 
 def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,130 @@
+"""Fast checks of the recipe (no training): run with
+    /usr/bin/python3 -m unittest discover -s training/tests -t training
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from kiln_vfi import data, metrics  # noqa: E402
+from kiln_vfi.model import KilnVFI, correlation, warp  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+class StepZeroIsLinearBlend(unittest.TestCase):
+    def test_untrained_net_outputs_blend_for_any_t_and_size(self):
+        torch.manual_seed(0)
+        net = KilnVFI().eval()
+        for (h, w), t in [((32, 48), 0.5), ((64, 32), 0.125), ((48, 80), 0.9)]:
+            a, b = torch.rand(2, 3, h, w), torch.rand(2, 3, h, w)
+            tt = torch.full((2, 1, 1, 1), t)
+            with torch.no_grad():
+                out = net(a, b, tt)
+            err = (out - ((1 - t) * a + t * b)).abs().max().item()
+            self.assertLess(err, 1e-4, f"size {h}x{w} t={t}: max err {err}")
+
+
+class Ops(unittest.TestCase):
+    def test_warp_by_integer_shift_is_a_translation(self):
+        x = torch.rand(1, 3, 16, 20)
+        flow = torch.zeros(1, 2, 16, 20)
+        flow[:, 0] = 2.0  # sample 2 px to the right
+        out = warp(x, flow)
+        self.assertLess((out[..., :, :-2] - x[..., :, 2:]).abs().max().item(), 1e-5)
+
+    def test_correlation_peaks_at_the_true_shift(self):
+        a = torch.randn(1, 8, 12, 12)
+        b = torch.roll(a, shifts=(1, -2), dims=(2, 3))  # b(x + (dy=1, dx=-2)) == a(x)
+        c = correlation(a, b, 3)[0, :, 4:8, 4:8].mean((1, 2))
+        dy, dx = divmod(int(c.argmax()), 7)
+        self.assertEqual((dy - 3, dx - 3), (1, -2))
+
+
+class SyntheticData(unittest.TestCase):
+    def test_ground_truth_flow_explains_the_middle_frame(self):
+        photos = [torch.rand(3, 64, 64) * 0.2 + F.interpolate(torch.rand(1, 3, 8, 8), size=(64, 64), mode="bicubic")[0]]
+        photos = [p.clamp(0, 1) for p in photos]
+        rng = np.random.default_rng(3)
+        x, t, fl = data.make_sample(rng, [F.interpolate(photos[0][None], size=(400, 400), mode="bilinear")[0]], 96,
+                                    force={"t": 0.3, "bg": (9.0, -5.0), "fg": []})
+        i0, it, i1 = x[0:1], x[1:2], x[2:3]
+        w0 = warp(i0, fl[None, 0:2])
+        w1 = warp(i1, fl[None, 2:4])
+        inner = (slice(None), slice(None), slice(12, -12), slice(12, -12))
+        for w, i in [(w0, i0), (w1, i1)]:
+            e_static = (i - it)[inner].abs().mean().item()
+            self.assertLess((w - it)[inner].abs().mean().item(), 0.5 * e_static)
+
+    def test_augment_keeps_labels_consistent(self):
+        rng = np.random.default_rng(0)
+        frames = np.zeros((3, 32, 32, 3), np.uint8)
+        flow = np.ones((4, 8, 8), np.float16) * np.array([1, 2, 3, 4], np.float16)[:, None, None]
+        seen = set()
+        for _ in range(40):
+            fr, t, fl = data.augment(rng, frames, 0.25, flow, 16)
+            self.assertEqual(fr.shape, (3, 16, 16, 3))
+            self.assertEqual(fl.shape, (4, 4, 4))
+            if t == 0.75:  # reversed: flows to frame 0 and frame 1 swap
+                self.assertEqual(abs(fl[0, 0, 0]), 3.0)
+            seen.add(t)
+        self.assertEqual(seen, {0.25, 0.75})
+
+
+class BadInput(unittest.TestCase):
+    def test_corrupt_checkpoint_is_reported_not_restarted(self):
+        with tempfile.TemporaryDirectory() as td:
+            with open(os.path.join(td, "last.pt"), "wb") as fh:
+                fh.write(b"not a checkpoint")
+            r = subprocess.run(
+                [sys.executable, "-m", "kiln_vfi.train", "--ckpt-dir", td, "--log", os.path.join(td, "l.log"), "--max-steps", "1"],
+                cwd=os.path.dirname(HERE), capture_output=True, text=True,
+            )
+            self.assertEqual(r.returncode, 3, r.stderr)
+            self.assertIn("corrupt", r.stderr)
+            self.assertEqual(sorted(os.listdir(td)), ["l.log", "last.pt"])  # nothing new written
+
+    def test_missing_photo_package_names_the_install_command(self):
+        from kiln_vfi import photos
+
+        with self.assertRaises(SystemExit):
+            photos.check(["/nonexistent/photo.jpg"])
+
+
+class Metrics(unittest.TestCase):
+    def test_identical_images_score_perfect_ssim_and_zero_ie(self):
+        x = torch.rand(1, 3, 32, 32)
+        self.assertAlmostEqual(metrics.ssim_u8(x, x).item(), 1.0, places=5)
+        self.assertEqual(metrics.ie_u8(x, x).item(), 0.0)
+
+
+class Export(unittest.TestCase):
+    def test_onnx_has_dynamic_hw_opset17_standard_ops(self):
+        import onnx
+
+        from kiln_vfi.export import export
+
+        with tempfile.TemporaryDirectory() as td:
+            p = os.path.join(td, "m.onnx")
+            export(KilnVFI().eval(), p)
+            m = onnx.load(p)
+            self.assertEqual([o.version for o in m.opset_import if o.domain in ("", "ai.onnx")], [17])
+            self.assertTrue(all(n.domain in ("", "ai.onnx") for n in m.graph.node))
+            self.assertIn("GridSample", {n.op_type for n in m.graph.node})
+            dims = m.graph.input[0].type.tensor_type.shape.dim
+            self.assertEqual([d.dim_param or d.dim_value for d in dims], ["N", 3, "H", "W"])
+            self.assertEqual([i.name for i in m.graph.input], ["img0", "img1", "timestep"])
+            self.assertEqual([o.name for o in m.graph.output], ["output"])
+
+
+if __name__ == "__main__":
+    unittest.main()
