@@ -4,7 +4,7 @@
 // missing appear as rows that say why they did not run.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { KilnError } from '../errors.js';
+import { KilnError, UsageError } from '../errors.js';
 import { profileUnavailable, type DeploymentProfile } from '../runtime/profiles.js';
 import { createSession, type Provider, type SessionOptions } from '../runtime/session.js';
 import { REPORT_SCHEMA, type Cell, type Report } from '../report/types.js';
@@ -19,6 +19,8 @@ export interface PipelineOptions extends MeasureOptions {
   model: string;
   profile: DeploymentProfile;
   calibDir?: string;
+  /** Preprocessing of calibration images (src/quantize PRESETS: unit, imagenet, raw255). */
+  calibPreset?: string;
   /** `path/to/model.py[:factory]`: enables the PyTorch eager (original) and TorchScript rows. */
   torch?: string;
   shapes?: Record<string, number[]>;
@@ -119,7 +121,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   await probe2.release();
   const feedSets = Array.from({ length: Math.max(1, holdout) }, (_, k) => randomFeeds(specs, seed + k));
 
-  const ctx: StageContext = { profile: p, calibDir: o.calibDir, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label };
+  const ctx: StageContext = { profile: p, calibDir: o.calibDir, calibPreset: o.calibPreset, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label };
   const loaded = new Map<string, Awaited<ReturnType<(typeof STAGES)[number]['load']>>>();
   for (const stage of STAGES) {
     const fn = await stage.load(ctx);
@@ -132,6 +134,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
       const r = await fn(original, ctx);
       rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: r.note, skipped: null, model: r.model, session: { provider, ...r.session }, preallocate: r.preallocateOutputs });
     } catch (e) {
+      if (e instanceof UsageError) throw e; // bad options are the user's to fix, not a stage result
       rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: '', skipped: `failed: ${(e as Error).message}` });
     }
   }

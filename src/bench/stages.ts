@@ -10,13 +10,15 @@
 //   src/quantize/index.ts quantizeModel(model: Model, { mode, calib }) → { model: Model, report }
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KilnError } from '../errors.js';
+import { KilnError, UsageError } from '../errors.js';
 import type { DeploymentProfile } from '../runtime/profiles.js';
 import type { SessionOptions } from '../runtime/session.js';
 
 export interface StageContext {
   profile: DeploymentProfile;
   calibDir?: string;
+  /** Pixel preprocessing of calibration images: a src/quantize PRESETS name (unit, imagenet, raw255). */
+  calibPreset?: string;
   /** The input shapes the pipeline measures with; rewrites may specialise the model to them. */
   inputShapes?: Record<string, number[]>;
   /** Names the model in errors. */
@@ -78,9 +80,15 @@ async function asOutput(result: unknown, what: string): Promise<RewriteResult> {
   throw new KilnError(`${what} returned neither model bytes nor { model }`);
 }
 
-/** `--calib DIR`: a folder of images (scaled to the profile's input size, pixels in [0, 1]) or a tensor file/folder. */
-async function calibSource(dir: string, p: DeploymentProfile): Promise<{ source: unknown; text: string }> {
-  const { listImages } = await import('../quantize/calibrate.js');
+/**
+ * `--calib DIR`: a folder of images, scaled to the H×W the pipeline measures with and
+ * normalised by `--calib-preset` (default unit: pixels in [0, 1]), or else a tensor file/folder.
+ */
+async function calibSource(dir: string, ctx: StageContext): Promise<{ source: unknown; text: string }> {
+  const { listImages, PRESETS } = await import('../quantize/calibrate.js');
+  const presetName = ctx.calibPreset ?? 'unit';
+  const preset = PRESETS[presetName];
+  if (!preset) throw new UsageError(`--calib-preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${presetName}'`);
   let images: string[] = [];
   try {
     images = listImages(dir);
@@ -88,9 +96,11 @@ async function calibSource(dir: string, p: DeploymentProfile): Promise<{ source:
     images = [];
   }
   if (images.length > 0) {
+    const image = Object.values(ctx.inputShapes ?? {}).find((s) => s.length === 4);
+    const [w, h] = image ? [image[3], image[2]] : [ctx.profile.input.width, ctx.profile.input.height];
     return {
-      source: { kind: 'images', dir, preprocess: { size: [p.input.width, p.input.height], mean: [0, 0, 0], std: [1, 1, 1] } },
-      text: `${images.length} images from ${dir} at ${p.input.width}×${p.input.height}, pixels in [0, 1]`,
+      source: { kind: 'images', dir, preprocess: { size: [w, h], mean: preset.mean, std: preset.std } },
+      text: `${images.length} images from ${dir} at ${w}×${h}, ${presetName} preprocessing`,
     };
   }
   return { source: { kind: 'tensors', path: dir }, text: `tensors from ${dir}` };
@@ -121,7 +131,7 @@ export const STAGES: readonly Stage[] = [
       return async (bytes, c) => {
         const { decodeModel } = await import('../onnx/read.js');
         const model = decodeModel(bytes, { file: c.label ?? 'model' });
-        const calib = c.calibDir ? await calibSource(c.calibDir, c.profile) : null;
+        const calib = c.calibDir ? await calibSource(c.calibDir, c) : null;
         // speedRuns 0: the pipeline measures speed itself, interleaved with the other stages.
         // keepIoTypes: the result must stay a drop-in replacement (same float32 inputs/outputs).
         const r = await asOutput(f(model, { mode: precision, keepIoTypes: true, ...(calib ? { calib: calib.source } : {}), speedRuns: 0 }), 'quantizeModel');

@@ -9,6 +9,7 @@ import { parseNonNegativeInt, parsePositiveNumber, printReport } from './bench.j
 interface Opts {
   profile?: string;
   calib?: string;
+  calibPreset?: string;
   torch?: string;
   inputShape?: string[];
   batch?: number;
@@ -25,7 +26,8 @@ export function command(): Command {
     .description('measure every stage prototype → production (PyTorch eager, onnxruntime defaults, kiln optimization, INT8/FP16, tuned session, combined) and write the report')
     .argument('<model>', 'ONNX model exported from the prototype')
     .option('--profile <name>', 'deployment profile: server-cpu, server-gpu, edge, browser-wasm')
-    .option('--calib <dir>', 'calibration data for INT8 (passed to the quantizer)')
+    .option('--calib <dir>', 'calibration data for INT8: a folder of images (scaled to the input size) or tensors')
+    .option('--calib-preset <name>', 'pixel normalisation of calibration images: unit ([0, 1]), imagenet, raw255', 'unit')
     .option('--torch <def>', 'PyTorch definition path/to/model.py[:factory] (factory() returns the nn.Module; default build_model)')
     .option('--input-shape <name=dims>', 'shape for an input with dynamic dims (repeatable); default: the profile input size', collect)
     .option('--batch <n>', "batch size (default: the profile's)", parsePositiveInt('--batch'))
@@ -46,6 +48,7 @@ export function command(): Command {
         model,
         profile,
         calibDir: o.calib,
+        calibPreset: o.calibPreset,
         torch: o.torch,
         shapes: parseInputShapes(o.inputShape),
         batch: o.batch,
