@@ -179,6 +179,11 @@ export function compareTensors(name: string, actual: ort.Tensor, expected: ort.T
       continue;
     }
     if (x === y) continue; // includes equal infinities
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      maxAbs = maxRel = Infinity;
+      worst ??= { index: i, actual: x, expected: y };
+      continue;
+    }
     const d = Math.abs(x - y);
     const rel = d / Math.max(Math.abs(y), Number.MIN_VALUE);
     if (d > maxAbs) maxAbs = d;

@@ -95,6 +95,8 @@ export function selectPasses(only?: readonly string[], skip: readonly string[] =
 
 export interface OptimizeOptions {
   passes?: readonly string[];
+  /** Explicit pass objects instead of registry names (library callers with their own passes, tests). */
+  pipeline?: readonly Pass[];
   skip?: readonly string[];
   /** Fix graph input dims (`--input-shape`); the optimized model is specialised to them. */
   inputShapes?: Record<string, readonly number[]>;
@@ -155,7 +157,7 @@ export class VerificationError extends KilnError {
 
 /** The passes alone, in place, without verification (for callers that check themselves). */
 export function optimizeGraph(model: Model, opts: OptimizeOptions & { limit?: number; trace?: boolean } = {}) {
-  const passes = selectPasses(opts.passes, opts.skip);
+  const passes = opts.pipeline ?? selectPasses(opts.passes, opts.skip);
   const warnings: string[] = [];
   const infer = (m: Model): void => {
     const r = inferShapes(m);
