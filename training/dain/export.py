@@ -48,6 +48,10 @@ def export_onnx(net: DAIN, out: str, h: int, w: int, weights: str, opset: int = 
             torch.onnx.export(wrapper, (f0, f1), tmp, opset_version=opset, input_names=['frame0', 'frame1'],
                               output_names=['frame_t'], do_constant_folding=True)
         model = onnx.load(tmp)
+        # the exporter names a symbolic batch on the output; every size is fixed here
+        for d, n in zip(model.graph.output[0].type.tensor_type.shape.dim, (1, 3, h, w)):
+            d.Clear()
+            d.dim_value = n
         l, r, t, b = pad_for(h, w)
         meta = {
             'kiln.model': 'DAIN (Bao et al., CVPR 2019) on standard ops',

@@ -133,8 +133,10 @@ def depth_flow_projection(flow: torch.Tensor, weight: torch.Tensor, fill_holes: 
     idx = torch.cat([c.reshape(b, 1, h * w) for c in corners], dim=2).to(torch.int64)
     vals = torch.stack((-fx * wt, -fy * wt, wt), dim=1).reshape(b, 3, h * w)
     vals = torch.cat([vals] * 4, dim=2)
-    acc = torch.zeros((b, 3, h * w), dtype=flow.dtype, device=flow.device)
-    acc = acc.scatter_add(2, idx.expand(b, 3, 4 * h * w), vals)  # ScatterElements, reduction=add
+    # the zero base is computed from the data: torch.zeros would be folded into a constant
+    # initializer of B·3·H·W floats stored in the model
+    z = (x2 * 0).reshape(b, 1, h * w)
+    acc = torch.cat((z, z, z), 1).scatter_add(2, idx.expand(b, 3, 4 * h * w), vals)  # ScatterElements, reduction=add
     acc = acc.reshape(b, 3, h, w)
     count = acc[:, 2:3]
     filled = count > 0
@@ -172,7 +174,7 @@ def filter_interpolation(img: torch.Tensor, flow: torch.Tensor, filt: torch.Tens
     # never expanded to C copies (an int64 index per channel and tap would be gigabytes here).
     flat = img.permute(1, 0, 2, 3).reshape(c, b * h * w)
     base = _arange(b, [b, 1, 1], img) * (h * w)
-    acc = torch.zeros((c, b * h * w), dtype=img.dtype, device=img.device)
+    acc = None  # starting from torch.zeros would store a C·B·H·W constant in the model
     for j in range(4):
         ty = (y0 + (j - 1)).clamp(0, h - 1)
         wy = (1 - beta) if j < 2 else beta
@@ -182,6 +184,7 @@ def filter_interpolation(img: torch.Tensor, flow: torch.Tensor, filt: torch.Tens
             k = j * 4 + i
             tap_w = (filt[:, k] * wx * wy).reshape(1, b * h * w)
             index = (base + ty * w + tx).reshape(b * h * w).to(torch.int64)
-            acc = acc + torch.index_select(flat, 1, index) * tap_w
+            tap = torch.index_select(flat, 1, index) * tap_w
+            acc = tap if acc is None else acc + tap
     out = acc.reshape(c, b, h, w).permute(1, 0, 2, 3)
     return torch.where(ok.unsqueeze(1), out, img)
