@@ -42,6 +42,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     return {
       label: m.label, model, threads: 0, batch: 1, inputs: m.inputs, createMs: m.createMs, firstRunMs: m.firstRunMs, stats,
       inferencesPerS: 1000 / stats.mean, itemsPerS: 1000 / stats.mean, ratio: stats.median / summarize(ms[0].samplesMs).median, memory: null, samplesMs: m.samplesMs,
+      inputBytes: Object.values(runners[ms.indexOf(m)].feeds).reduce((a, t) => a + (t.data as ArrayBufferView).byteLength, 0),
     };
   });
   const report = benchReport(rows, env, { model: path.relative(REPO, model), provider: 'cpu', threads: 'default', batch: 1, warmup, iterations }, [

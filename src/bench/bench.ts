@@ -16,6 +16,8 @@ import { pairedRatio, summarize, type Stats } from './stats.js';
 export const AUTO_BATCHES = [1, 2, 4, 8, 16, 32, 64];
 /** `--batch auto` stops growing a model's batch once throughput gains less than this factor. */
 export const AUTO_MIN_GAIN = 1.02;
+/** `--batch auto` does not try a batch whose inputs alone would exceed this many bytes. */
+export const AUTO_MAX_INPUT_BYTES = 1024 * 2 ** 20;
 
 export interface BenchOptions extends MeasureOptions {
   models: string[];
@@ -26,6 +28,8 @@ export interface BenchOptions extends MeasureOptions {
   latencyBudgetMs?: number;
   provider?: Provider;
   profile?: DeploymentProfile;
+  /** `--batch auto` stops before a batch whose inputs exceed this (default AUTO_MAX_INPUT_BYTES). */
+  maxInputBytes?: number;
   /** Measure peak RSS per row in a child process (default true). */
   memory?: boolean;
   seed?: number;
@@ -49,6 +53,8 @@ export interface BenchRow {
   /** --batch auto: this row's batch was chosen for its model and thread count. */
   chosen?: boolean;
   overBudget?: boolean;
+  /** Bytes of one set of inputs (all inputs together). */
+  inputBytes: number;
 }
 
 const MiB = 2 ** 20;
@@ -133,6 +139,7 @@ export async function bench(o: BenchOptions): Promise<Report> {
         ratio: indices[0] === 0 ? pairedRatio(m.samplesMs, ms[0].samplesMs) : null,
         memory,
         samplesMs: m.samplesMs,
+        inputBytes: Object.values(runners[k].feeds).reduce((a, t) => a + (t.data as ArrayBufferView).byteLength, 0),
       });
     }
     return group;
@@ -161,7 +168,9 @@ export async function bench(o: BenchOptions): Promise<Report> {
           const prev = best.get(i);
           if (!prev || row.itemsPerS > prev.itemsPerS * AUTO_MIN_GAIN) {
             best.set(i, row);
-            if (fixed[i] === null) next.push(i);
+            const nextBytes = (row.inputBytes / b) * AUTO_BATCHES[AUTO_BATCHES.indexOf(b) + 1];
+            if (fixed[i] === null && nextBytes > (o.maxInputBytes ?? AUTO_MAX_INPUT_BYTES)) notes.push(`${labels[i]}: --batch auto stopped at ${b}: the next batch's inputs would take ${Math.round(nextBytes / MiB)} MiB`);
+            else if (fixed[i] === null) next.push(i);
           }
         }
         active = next;

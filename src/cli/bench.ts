@@ -91,7 +91,7 @@ export function command(): Command {
     .option('--latency-budget <ms>', 'with --batch auto: largest allowed p90 latency per inference', parsePositiveNumber('--latency-budget'))
     .option('--warmup <n>', 'untimed runs per model after the first run', parseNonNegativeInt('--warmup'), 10)
     .option('--iterations <n>', 'measured runs per model (default 50)', parsePositiveInt('--iterations'))
-    .option('--duration <s>', 'measure for this many seconds instead of a fixed count', parsePositiveNumber('--duration'))
+    .option('--duration <s>', 'measure for this many seconds (per threads × batch point) instead of a fixed count', parsePositiveNumber('--duration'))
     .addOption(new Option('--ep <provider>', `execution provider: ${EPS.join(' | ')}`).argParser(parseEp))
     .option('--profile <name>', 'deployment profile (server-cpu, server-gpu, edge, browser-wasm): provider, threads, input size, batch, session options')
     .option('--seed <n>', 'seed of the random inputs', parseNonNegativeInt('--seed'), 1)

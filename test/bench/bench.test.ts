@@ -60,6 +60,16 @@ test('bench --batch auto picks the best throughput within the latency budget', a
   assert.ok((none.sections[0].table?.rows ?? []).every((x) => x.auto === 'over budget'));
 });
 
+test('bench --batch auto stops before a batch whose inputs would be too large', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  // 1x3x8x8 float32 = 768 bytes per item: batch 2 fits in 3000 bytes, batch 4 would not
+  const r = await bench({ models: [m.tinyCnnDyn], shapes: { x: [1, 3, 8, 8] }, batch: 'auto', maxInputBytes: 3000, warmup: 0, iterations: 3, memory: false, threads: [1] });
+  const batches = (r.raw?.runs as Run[]).map((x) => x.batch);
+  assert.ok(batches.every((b) => b <= 2), `measured batches ${batches}`);
+  if (batches.includes(2)) assert.ok(r.notes.some((n) => n.includes('stopped at 2') && n.includes('would take')));
+});
+
 test('bench: usage errors and missing providers', async (t) => {
   const m = benchModels();
   if (typeof m === 'string') return t.skip(m);
