@@ -2,7 +2,7 @@
 // .cache/dain/, keyed by a hash of the Python sources so a change there regenerates them.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ort } from '../../src/runtime/session.js';
 
@@ -39,8 +39,14 @@ export function torchMissing(): string | null {
 export function dainCases(what: 'ops' | 'model', extra: string[] = [], timeoutMs = 1_200_000): Cases | string {
   const missing = torchMissing();
   if (missing) return missing;
-  const dir = `${REPO}.cache/dain/test-${what}-${sourceHash()}${extra.length ? '-' + extra.join('') : ''}/`;
+  const name = `test-${what}-${sourceHash()}${extra.length ? '-' + extra.join('') : ''}`;
+  const dir = `${REPO}.cache/dain/${name}/`;
   if (!existsSync(`${dir}cases.json`)) {
+    // cases of older sources are stale (the full model is ~100 MB)
+    const cache = `${REPO}.cache/dain/`;
+    if (existsSync(cache)) {
+      for (const d of readdirSync(cache)) if (d.startsWith(`test-${what}-`) && d !== name) rmSync(cache + d, { recursive: true, force: true });
+    }
     const r = spawnSync(PYTHON, [SCRIPT, what, dir, ...extra], { encoding: 'utf8', timeout: timeoutMs });
     if (r.status !== 0) throw new Error(`cases.py ${what} failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-5).join('\n')}`);
   }
