@@ -216,7 +216,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
       { key: 'fps', title: 'FPS', unit: 'items/s' },
       { key: 'median', title: 'median', unit: 'ms' },
       { key: 'p90', title: 'p90', unit: 'ms' },
-      { key: 'speedup', title: `× vs ${refId === 'original' ? 'original' : 'ort defaults'}`, unit: '×', digits: 3 },
+      { key: 'speedup', title: `speed-up vs ${refId === 'original' ? 'original' : 'ort defaults'}`, unit: '×', digits: 3 },
       { key: 'maxAbs', title: 'max |err|' },
       { key: 'meanAbs', title: 'mean |err|' },
       { key: 'snrDb', title: 'SNR', unit: 'dB', digits: 3 },
