@@ -126,7 +126,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     built.forEach((b, i) => {
       const o = b.report.outputs[0];
       rows.push({ model: name, precision: b.label, median: sp.medianMs[i + 1], speedup: sp.medianMs[0] / sp.medianMs[i + 1], sqnr: o.sqnr, top1: o.top1Agreement ?? null, psnrFp32: null, psnrGt: null, intOps: Object.values(b.report.ort.integerOps).reduce((a, c) => a + c, 0) });
-      if (b.label.includes('act.')) actRows.push({ model: name, activations: b.label.includes('uint8') ? 'uint8 asymmetric' : 'int8 symmetric', median: sp.medianMs[i + 1], speedup: sp.medianMs[0] / sp.medianMs[i + 1], sqnr: o.sqnr, fusedConv: b.report.ort.integerOps.QLinearConv ?? 0 });
+      if (built.some((x) => x.label.includes('int8 act.')) && b.label.includes('act.')) actRows.push({ model: name, activations: b.label.includes('uint8') ? 'uint8 asymmetric' : 'int8 symmetric', median: sp.medianMs[i + 1], speedup: sp.medianMs[0] / sp.medianMs[i + 1], sqnr: o.sqnr, fusedConv: b.report.ort.integerOps.QLinearConv ?? 0 });
     });
     raw[name] = { samplesMs: sp.samples, labels: ['FP32', ...built.map((b) => b.label)], reports: built.map((b) => b.report) };
   }
@@ -185,6 +185,9 @@ export async function run(ctx: BenchContext): Promise<Report> {
       rows.push({ model: label, precision: b.label, median: sp.medianMs[i + 1], speedup: sp.medianMs[0] / sp.medianMs[i + 1], sqnr: o.sqnr, top1: null, psnrFp32: o.psnr ?? null, psnrGt: gtPsnr[i + 1], intOps: Object.values(b.report.ort.integerOps).reduce((a, c) => a + c, 0) });
     });
     const drop = gtPsnr[0] - gtPsnr[1];
+    const int8Out = built[0].report.outputs[0];
+    if (int8Out.maxAbs === 0)
+      texts.push(`VFI caveat: the INT8 output equals the FP32 output exactly (max |Δ| = 0). This model's output does not depend on its convolutions (a checkpoint whose flow/mask heads are still zero outputs the average of the two frames), so the 0.3 dB target is not tested by it; rerun with a trained model (KILN_VFI_MODEL=…).`);
     texts.push(`VFI (${path.basename(vfi)}, calibrated on triplets ${use.slice(0, half).join(',')}, scored on ${use.slice(half).join(',')}): INT8 PSNR vs ground truth ${gtPsnr[1].toFixed(2)} dB, FP32 ${gtPsnr[0].toFixed(2)} dB — ${drop <= 0.3 ? 'PASS' : 'FAIL'} (target: within 0.3 dB; drop ${drop.toFixed(3)} dB). INT8 speed-up at 640×480: ${(sp.medianMs[0] / sp.medianMs[1]).toFixed(2)}×.`);
     raw.vfi = { model: vfi, samplesMs: sp.samples, gtPsnr, reports: built.map((b) => b.report) };
   }
