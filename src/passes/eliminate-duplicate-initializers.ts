@@ -12,12 +12,19 @@ interface M {
   keep: Value;
 }
 
+/** Hashes are kept per tensor: the manager reruns this pass every round over unchanged weights. */
+const hashes = new WeakMap<object, string>();
+
 const key = (v: Value): string => {
   const t = v.initializer!;
+  const known = hashes.get(t);
+  if (known) return known;
   const h = createHash('sha1');
   if (t.dataType === DataType.STRING) for (const s of t.stringData()) h.update(s).update('\0');
   else h.update(t.bytes());
-  return `${t.dataType}|${t.dims.join(',')}|${h.digest('hex')}`;
+  const k = `${t.dataType}|${t.dims.join(',')}|${h.digest('hex')}`;
+  hashes.set(t, k);
+  return k;
 };
 
 export default initializerPass<M, Map<string, Value[]>>({

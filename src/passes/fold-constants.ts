@@ -36,12 +36,21 @@ export default nodePass<M>({
       ctx.note(n, 'not folded because its output is a graph output (an initializer cannot keep that name)');
       return null;
     }
+    const inSize = ins.reduce((s, t) => s + (t?.size ?? 0), 0);
+    // Shape inference usually knows the result size: refuse big results before computing them.
+    const known = n.outputs.map((v) => v?.shape);
+    if (known.every((s) => s && s.every((d) => typeof d === 'number'))) {
+      const size = known.reduce((acc, s) => acc + (s as number[]).reduce((a, b) => a * b, 1), 0);
+      if (size > ctx.foldLimit && size > inSize) {
+        ctx.note(n, `not folded because the result has ${size} elements, more than the fold limit ${ctx.foldLimit}`);
+        return null;
+      }
+    }
     const r = evaluate(n, ins as (Tensor | null)[], ctx.opset);
     if (!r.ok) {
       ctx.note(n, `not folded because ${r.reason}`);
       return null;
     }
-    const inSize = ins.reduce((s, t) => s + (t?.size ?? 0), 0);
     const outSize = r.outputs.reduce((s, t) => s + t.size, 0);
     if (outSize > ctx.foldLimit && outSize > inSize) {
       ctx.note(n, `not folded because the result has ${outSize} elements, more than the fold limit ${ctx.foldLimit}`);

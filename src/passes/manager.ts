@@ -79,6 +79,7 @@ export function runPasses(model: Model, passes: readonly Pass[], opts: RunOption
   outer: while (rounds < maxRounds) {
     rounds++;
     let changedThisRound = 0;
+    let graphs = graphsOf(model.graph);
     for (const pass of passes) {
       const st = stats.get(pass.name)!;
       if (pass.needsShapes && !shapesFresh && opts.inferShapes) {
@@ -86,7 +87,8 @@ export function runPasses(model: Model, passes: readonly Pass[], opts: RunOption
         shapesFresh = true;
       }
       const t0 = performance.now();
-      for (const graph of graphsOf(model.graph)) {
+      let changedGraphs = false;
+      for (const graph of graphs) {
         const ctx: PassContext = {
           model,
           graph,
@@ -111,7 +113,10 @@ export function runPasses(model: Model, passes: readonly Pass[], opts: RunOption
         st.changes += changes;
         st.removed += removed;
         changedThisRound += changes;
-        if (changes) shapesFresh = false;
+        if (changes) {
+          shapesFresh = false;
+          changedGraphs = true;
+        }
         if (stopped) {
           total = limit;
           st.ms += performance.now() - t0;
@@ -119,6 +124,8 @@ export function runPasses(model: Model, passes: readonly Pass[], opts: RunOption
         }
       }
       st.ms += performance.now() - t0;
+      // A removed node may have taken subgraphs with it.
+      if (changedGraphs) graphs = graphsOf(model.graph);
     }
     if (!changedThisRound) {
       converged = true;
@@ -126,6 +133,10 @@ export function runPasses(model: Model, passes: readonly Pass[], opts: RunOption
     }
   }
   if (total >= limit) converged = true;
+  for (const g of graphsOf(model.graph)) {
+    const cycle = g.topoSort();
+    if (cycle) throw new Error(`the passes made a cycle through ${cycle.slice(0, 3).join(', ')}`);
+  }
   return { stats: [...stats.values()], rounds, changes: Math.min(total, limit), converged, notes, trace };
 }
 
@@ -152,12 +163,9 @@ function walk(ctx: PassContext, pass: Pass, allow: () => boolean, record?: (at: 
     record?.(String(m.node ?? item));
     removed += sweep(g, m, gone);
   }
-  // A rewrite may append nodes out of order (a pass adds a node next to its anchor, but a
-  // fused node can read values produced later); keep the graph topological.
-  if (changes) {
-    const cycle = g.topoSort();
-    if (cycle) throw new Error(`pass ${pass.name} made a cycle through ${cycle.slice(0, 3).join(', ')}`);
-  }
+  // No re-sort per walk: every rewrite here makes a node read values that were already
+  // available before it (its own inputs' inputs, earlier duplicates, new initializers), so node
+  // order stays topological; verify() in the tests checks it, and runPasses sorts once at the end.
   return { changes, removed, stopped };
 }
 
