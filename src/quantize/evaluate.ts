@@ -18,7 +18,7 @@ export interface OutputError {
   meanAbs: number;
   /** Signal-to-quantization-noise ratio in dB: 10·log10(Σref² / Σ(ref−q)²). */
   sqnr: number;
-  /** For image-like outputs (N×{1,3}×H×W): PSNR in dB with the peak of the FP32 output's range (1 for [0,1] images, 255 for [0,255]). */
+  /** For image-like outputs (N×{1,3}×H×W): PSNR in dB; peak 1 for outputs in [0,1], 255 for [0,255], else the FP32 output's range. */
   psnr?: number;
   /** For classifier-like outputs (N×C logits): share of samples whose argmax agrees, in %. */
   top1Agreement?: number;
@@ -31,7 +31,7 @@ const db = (num: number, den: number): number => (den === 0 ? Infinity : 10 * Ma
 /** The PSNR peak: 1 for outputs within [0, 1] (±5 %), 255 for [0, 255], else the FP32 range. */
 function peakOf(lo: number, hi: number): number {
   if (lo >= -0.05 && hi <= 1.05) return 1;
-  if (lo >= -12 && hi <= 268) return 255;
+  if (lo >= -12 && hi <= 268 && hi > 16) return 255;
   return hi - lo || 1;
 }
 

@@ -4,7 +4,7 @@
 // Add, Concat, pooling … likewise); the file stays a valid float model anywhere else.
 //
 // Placement is decided per tensor, not per node (onnxruntime `qdq_selectors.cc` is the contract):
-//  - anchors (Conv, ConvTranspose, Gemm, MatMul) are what makes INT8 fast: their activation
+//  - anchors (Conv, Gemm, MatMul) are what makes INT8 fast: their activation
 //    inputs and their output get Q/DQ, their weights are quantized;
 //  - integer-domain ops (Add, Mul, Concat, pooling, Sigmoid, LeakyRelu) are quantized only when
 //    every input already comes out of a quantized op: otherwise their Q/DQ would only add work;
@@ -64,8 +64,6 @@ interface OpRule {
 /** What onnxruntime can run on integers, and how (op knowledge as data). */
 export const QDQ_OPS: Readonly<Record<string, OpRule>> = {
   Conv: { role: 'anchor', act: [0], weight: { input: 1, axis: () => 0 }, bias: 2 },
-  // ConvTranspose weights are [C_in, C_out/group, k…]: output channels on axis 1 (group 1 only).
-  ConvTranspose: { role: 'anchor', act: [0], weight: { input: 1, axis: (n) => (n.getInt('group', 1) === 1 ? 1 : null) }, bias: 2 },
   Gemm: { role: 'anchor', act: [0], weight: { input: 1, axis: (n) => (n.getInt('transB', 0) ? 0 : 1) }, bias: 2 },
   // MatMul weights per tensor: QLinearMatMul's per-column b_scale is not fused from QDQ by every
   // onnxruntime build, a per-tensor scale always is.
@@ -89,6 +87,15 @@ export const QDQ_OPS: Readonly<Record<string, OpRule>> = {
   Identity: { role: 'pass', act: [0] },
   Relu: { role: 'absorb', act: [0] },
   Clip: { role: 'absorb', act: [0] },
+};
+
+/**
+ * Ops with an integer form on paper that onnxruntime 1.30's CPU EP does not fuse from QDQ
+ * (measured: DQ → ConvTranspose → Q stays a float ConvTranspose between a DQ and a Q), so Q/DQ
+ * around them would only add work.
+ */
+const NOT_FUSED: Readonly<Record<string, string>> = {
+  ConvTranspose: 'onnxruntime 1.30 (CPU) does not fuse QDQ ConvTranspose into an integer kernel (measured), so Q/DQ around it would only add work',
 };
 
 /** Ops that compute nothing numeric (shape plumbing): never listed as "kept float". */
@@ -173,7 +180,7 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
       continue;
     }
     if (!rule) {
-      if (!PLUMBING.has(n.opType)) keep(n, `${n.domain ? `${n.domain}.` : ''}${n.opType} has no integer kernel in onnxruntime`);
+      if (!PLUMBING.has(n.opType)) keep(n, (n.domain === '' && NOT_FUSED[n.opType]) || `${n.domain ? `${n.domain}.` : ''}${n.opType} has no integer kernel in onnxruntime`);
       continue;
     }
     if (opts.keepLayers?.has(nodeKey(n))) {

@@ -120,3 +120,25 @@ test('MatMul nets: constant-weight and activation×activation MatMuls fuse to QL
   assert.equal(report.ort.integerOps.QLinearMatMul, 7);
   assert.ok(report.outputs[0].sqnr > INT8_SQNR_MIN_DB, `SQNR ${report.outputs[0].sqnr}`);
 });
+
+test('Concat of quantized branches fuses to QLinearConcat; ConvTranspose (not fused by onnxruntime) gets no Q/DQ', async () => {
+  const { rng } = await import('../../src/quantize/calibrate.js');
+  const r = rng(1);
+  const W = (d: number[]): Tensor => Tensor.from(DataType.FLOAT, d, Float32Array.from({ length: d.reduce((a, c) => a * c, 1) }, () => (r() - 0.5) * 0.5));
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, [1, 4, 16, 16]);
+  const a1 = b.op('Relu', [b.op('Conv', [x, b.constant('w1', W([8, 4, 3, 3]))], { pads: [1, 1, 1, 1] }, { name: 'c1' })]);
+  const a2 = b.op('Relu', [b.op('Conv', [x, b.constant('w2', W([8, 4, 3, 3]))], { pads: [1, 1, 1, 1] }, { name: 'c2' })]);
+  const cat = b.op('Concat', [a1, a2], { axis: 1 }, { name: 'cat' });
+  const c3 = b.op('Relu', [b.op('Conv', [cat, b.constant('w3', W([8, 16, 3, 3]))], { pads: [1, 1, 1, 1] }, { name: 'c3' })]);
+  const up = b.op('ConvTranspose', [c3, b.constant('wt', W([8, 4, 2, 2])), b.constant('bt', W([4]))], { strides: [2, 2] }, { name: 'up', output: 'y' });
+  b.output(up);
+  const { report, model } = await quantizeModel(b.build(), { mode: 'int8', calib: { kind: 'random', count: 8 }, speedRuns: 0 });
+  assert.deepEqual(report.quantizedNodes, ['c1', 'c2', 'cat', 'c3']);
+  assert.equal(report.ort.integerOps.QLinearConcat, 1);
+  assert.equal(report.ort.integerOps.QLinearConv, 3);
+  assert.match(report.keptFloat.find((k) => k.node === 'up')!.reason, /does not fuse QDQ ConvTranspose/);
+  const upNode = model.graph.nodes.find((n) => n.opType === 'ConvTranspose')!;
+  assert.equal(upNode.input(1)!.initializer?.dataType, DataType.FLOAT, 'its weights stay float');
+  assert.deepEqual(report.warnings.filter((w) => /fused/.test(w)), [], 'every quantized layer was fused');
+});
