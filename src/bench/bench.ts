@@ -11,6 +11,7 @@ import { environment } from './env.js';
 import { measure, OrtRunner, type Measurement, type MeasureOptions } from './harness.js';
 import type { ShapeOptions } from './inputs.js';
 import { measureMemory, type MemoryResult } from './memory.js';
+import { parseTorchDef, torchUnavailable, TorchRunner } from './peers/torch.js';
 import { pairedRatio, summarize, type Stats } from './stats.js';
 
 export const AUTO_BATCHES = [1, 2, 4, 8, 16, 32, 64];
@@ -30,6 +31,8 @@ export interface BenchOptions extends MeasureOptions {
   profile?: DeploymentProfile;
   /** `--batch auto` stops before a batch whose inputs exceed this (default AUTO_MAX_INPUT_BYTES). */
   maxInputBytes?: number;
+  /** `path/to/model.py[:factory]`: adds PyTorch eager and TorchScript rows fed the first model's inputs. */
+  torch?: string;
   /** Measure peak RSS per row in a child process (default true). */
   memory?: boolean;
   seed?: number;
@@ -114,14 +117,32 @@ export async function bench(o: BenchOptions): Promise<Report> {
   const rows: BenchRow[] = [];
   const notes: string[] = [];
 
+  const torchDef = o.torch ? parseTorchDef(o.torch) : null;
+  if (torchDef) {
+    const why = torchUnavailable();
+    if (why) throw new KilnError(`--torch: ${why}`);
+  }
   const measureGroup = async (indices: number[], threads: number, batch: number | undefined): Promise<BenchRow[]> => {
     const runners = indices.map(
       (i) => new OrtRunner({ label: labels[i], model: o.models[i], session: sessionFor(o, threads), shapes: baseShapes(batch), seed }),
     );
+    // PyTorch peers run the first model's inputs (known once its session is open, which the
+    // harness does before opening them) with the same thread count.
+    const peers = torchDef && indices[0] === 0
+      ? (['eager', 'torchscript'] as const).map((mode) => new TorchRunner({ label: mode === 'eager' ? 'PyTorch eager' : 'TorchScript', def: torchDef, mode, threads: threads || undefined, specs: () => runners[0].specs, feeds: () => [runners[0].feeds] }))
+      : [];
     o.onProgress?.(`threads ${threads || 'default'}, batch ${batch ?? 'as exported'}`);
-    const ms: Measurement[] = await measure(runners, o);
+    const ms: Measurement[] = await measure([...runners, ...peers], o);
     const group: BenchRow[] = [];
     for (const [k, m] of ms.entries()) {
+      if (k >= runners.length) {
+        const stats = summarize(m.samplesMs);
+        group.push({
+          label: m.label, model: `${torchDef?.file}:${torchDef?.factory}`, threads, batch: m.items, inputs: m.inputs, createMs: m.createMs, firstRunMs: m.firstRunMs, stats,
+          inferencesPerS: 1000 / stats.mean, itemsPerS: (1000 / stats.mean) * m.items, ratio: pairedRatio(m.samplesMs, ms[0].samplesMs), memory: null, samplesMs: m.samplesMs, inputBytes: 0,
+        });
+        continue;
+      }
       const i = indices[k];
       const stats = summarize(m.samplesMs);
       const memory = o.memory === false ? null : await measureMemory(o.models[i], sessionFor(o, threads), baseShapes(batch), 3, seed);
@@ -161,6 +182,7 @@ export async function bench(o: BenchOptions): Promise<Report> {
         for (const [k, row] of group.entries()) {
           const i = now[k];
           rows.push(row);
+          if (i === undefined) continue; // a PyTorch peer row: measured alongside, not auto-batched
           if (o.latencyBudgetMs !== undefined && row.stats.p90 > o.latencyBudgetMs) {
             row.overBudget = true;
             continue;
@@ -193,6 +215,7 @@ export async function bench(o: BenchOptions): Promise<Report> {
   }
   notes.push('Models are measured interleaved, one run each per round, odd rounds in reverse order (A B, B A, …); "time ÷ first" is the median over rounds of (this model\'s time ÷ the first model\'s time in the same round).');
   notes.push('Percentiles interpolate linearly between ranks (numpy default). Throughput = 1000 ÷ mean latency.');
+  if (torchDef) notes.push(`PyTorch rows: ${path.relative(process.cwd(), torchDef.file)}:${torchDef.factory}() run by ${'/usr/bin/python3'} on the first model's inputs, timed inside Python around forward(); TorchScript = torch.jit.trace + freeze. No RSS for them.`);
   if (o.memory !== false) notes.push('Peak RSS: each row is re-opened in a child process of its own (session creation + 3 runs); "model RSS" is that peak minus the child\'s RSS before the session was created.');
 
   return benchReport(rows, env, {

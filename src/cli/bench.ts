@@ -74,6 +74,7 @@ interface Opts {
   ep?: Provider;
   profile?: string;
   seed: number;
+  torch?: string;
   memory: boolean;
   json?: boolean;
   html?: string;
@@ -95,6 +96,7 @@ export function command(): Command {
     .addOption(new Option('--ep <provider>', `execution provider: ${EPS.join(' | ')}`).argParser(parseEp))
     .option('--profile <name>', 'deployment profile (server-cpu, server-gpu, edge, browser-wasm): provider, threads, input size, batch, session options')
     .option('--seed <n>', 'seed of the random inputs', parseNonNegativeInt('--seed'), 1)
+    .option('--torch <def>', 'also measure PyTorch eager and TorchScript: path/to/model.py[:factory] (factory() returns the nn.Module of the first model)')
     .option('--no-memory', 'skip the per-model peak-RSS measurement (one child process per row)')
     .option('--json', 'print the report as JSON (raw samples included)')
     .option('--html <file>', 'also write a self-contained HTML report')
@@ -120,6 +122,7 @@ export function command(): Command {
         provider: o.ep,
         profile,
         memory: o.memory,
+        torch: o.torch,
         seed: o.seed,
         onProgress: (m) => log(`kiln bench: ${m}`),
       });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bench, modelLabels } from '../../src/bench/bench.js';
-import { summarize } from '../../src/bench/stats.js';
+import { pairedRatio, summarize } from '../../src/bench/stats.js';
+import { torchUnavailable } from '../../src/bench/peers/torch.js';
 import { KilnError, UsageError } from '../../src/errors.js';
 import { getProfile } from '../../src/runtime/profiles.js';
 import { REPORT_SCHEMA } from '../../src/report/types.js';
@@ -91,6 +92,23 @@ test('bench --profile edge: 640×480, batch 1, 4 threads and its session options
   assert.equal(run.threads, 4);
   assert.equal(r.settings.profile, 'edge');
   assert.ok(r.notes.some((n) => n.includes('precision (fp16)')));
+});
+
+test('bench --torch: PyTorch eager and TorchScript rows, interleaved with the ONNX model', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const why = torchUnavailable();
+  if (why) return t.skip(why);
+  const r = await bench({ models: [m.tinyCnn], torch: m.torchDef, warmup: 1, iterations: 6, memory: false });
+  const runs = r.raw?.runs as (Run & { inputs: string })[];
+  assert.deepEqual(runs.map((x) => x.label), ['tiny_cnn.onnx', 'PyTorch eager', 'TorchScript']);
+  for (const x of runs) {
+    assert.equal(x.samplesMs.length, 6);
+    assert.equal(x.inputs, 'x=1x3x32x32');
+  }
+  const rows = r.sections[0].table?.rows ?? [];
+  assert.equal(rows[1].ratio, pairedRatio(runs[1].samplesMs, runs[0].samplesMs));
+  await assert.rejects(bench({ models: [m.tinyCnn], torch: 'nope.py', warmup: 0 }), /does not exist/);
 });
 
 test('modelLabels: basenames, paths where basenames clash, #n for repeats', () => {

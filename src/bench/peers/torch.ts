@@ -47,9 +47,10 @@ export interface TorchRunnerOptions {
   mode: TorchMode;
   /** torch.set_num_threads; 0 or undefined keeps PyTorch's default. */
   threads?: number;
-  specs: InputSpec[];
+  /** The model's inputs, or a function giving them when the peer opens (e.g. from an ONNX runner opened before it). */
+  specs: InputSpec[] | (() => InputSpec[]);
   /** Input sets; timed runs use the first, outputs(k) any. */
-  feeds: Record<string, ort.Tensor>[];
+  feeds: Record<string, ort.Tensor>[] | (() => Record<string, ort.Tensor>[]);
 }
 
 const NUMPY_TYPES = new Set(['float32', 'float64', 'float16', 'int64', 'int32', 'uint8', 'int8', 'bool']);
@@ -66,11 +67,15 @@ export class TorchRunner implements Runner {
   constructor(readonly options: TorchRunnerOptions) {
     this.label = options.label;
   }
+  private get specs(): InputSpec[] {
+    const s = this.options.specs;
+    return typeof s === 'function' ? s() : s;
+  }
   get items(): number {
-    return this.options.specs[0]?.shape[0] ?? 1;
+    return this.specs[0]?.shape[0] ?? 1;
   }
   get inputs(): string {
-    return describeShape(this.options.specs);
+    return describeShape(this.specs);
   }
 
   async open(): Promise<void> {
@@ -81,9 +86,10 @@ export class TorchRunner implements Runner {
     this.stderr = '';
     this.dir = await mkdtemp(path.join(os.tmpdir(), 'kiln-torch-'));
     const inputs = [];
-    for (const [k, feeds] of this.options.feeds.entries()) {
+    const sets = typeof this.options.feeds === 'function' ? this.options.feeds() : this.options.feeds;
+    for (const [k, feeds] of sets.entries()) {
       const set = [];
-      for (const [i, s] of this.options.specs.entries()) {
+      for (const [i, s] of this.specs.entries()) {
         if (!NUMPY_TYPES.has(s.type)) throw new UsageError(`${this.label}: input ${s.name} has type ${s.type}, which the PyTorch peer cannot read`);
         const d = feeds[s.name].data as ArrayBufferView;
         const file = path.join(this.dir, `in${k}_${i}.bin`);
