@@ -13,7 +13,13 @@ interface Job {
 }
 
 const job = JSON.parse(readFileSync(0, 'utf8')) as Job;
-const maxRss = (): number => process.resourceUsage().maxRSS * 1024; // KiB on Linux
+// Peak RSS from /proc/self/status VmHWM, not getrusage: on Linux a spawned child's ru_maxrss
+// starts at the PARENT's RSS at fork time (exec keeps the old mm's high-water mark in
+// signal->maxrss), so a large parent hides every small child's peak. VmHWM is the new mm's own.
+const maxRss = (): number => {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : process.resourceUsage().maxRSS * 1024;
+};
 const result: Record<string, number> = {};
 if (job.what === 'kiln') {
   const { loadModel } = await import('../src/onnx/read.js');

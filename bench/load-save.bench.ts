@@ -168,7 +168,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     notes: [
       'kiln load = read the file + decode the protobuf + build the IR + verify(); kiln save = encode + atomic write (temp file, rename) to the same disk. Weights are never converted: raw_data is kept as views into the file buffer.',
       'ort session = InferenceSession.create(path) with graphOptimizationLevel "disabled" and 1 intra-op thread.',
-      'Peak RSS is getrusage maxrss of the child process; "− baseline" subtracts the RSS measured after the modules were imported and before the file was read.',
+      'Peak RSS is the child process\'s VmHWM (/proc/self/status; getrusage maxrss would inherit the parent\'s RSS at spawn); "− baseline" subtracts the RSS measured after the modules were imported and before the file was read.',
       'Files are read warm from the page cache after the first round; the first round is included in the medians.',
     ],
     raw: { runs: raw },
