@@ -1,4 +1,4 @@
-// `npm run bench [-- NAME ...] [--quick]`: runs bench/<name>.bench.ts scripts, each in a child
+// `npm run bench [-- NAME ...] [--quick] [--regenerate]`: runs bench/<name>.bench.ts scripts, each in a child
 // process of its own (a clean heap and RSS per script; one crashing does not stop the rest),
 // writes bench/results/<name>.json, then regenerates bench/RESULTS.md from every JSON there.
 import { spawnSync } from 'node:child_process';
@@ -63,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let failed = 0;
-  for (const name of wanted.length > 0 ? wanted : all) {
+  // --regenerate: only rebuild RESULTS.md from the JSON files already there.
+  for (const name of argv.includes('--regenerate') ? [] : wanted.length > 0 ? wanted : all) {
     console.error(`bench ${name}: running`);
     const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', name, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
     if (r.status === 1 || r.status === null) failed++;

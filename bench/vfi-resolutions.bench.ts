@@ -8,6 +8,8 @@ import { environment } from '../src/bench/env.js';
 import { measure, OrtRunner } from '../src/bench/harness.js';
 import { summarize } from '../src/bench/stats.js';
 import type { Report } from '../src/report/types.js';
+import { DEFAULT_MULTIPLE, MULTIPLE_KEYS } from '../src/vfi/adapter.js';
+import { readMetadataProps } from '../src/vfi/model-meta.js';
 import { BenchSkipped, REPO, type BenchContext } from './lib.js';
 
 export const RESOLUTIONS = [
@@ -34,8 +36,16 @@ export async function run(ctx: BenchContext): Promise<Report> {
   const iterations = ctx.quick ? 3 : 15;
   const warmup = ctx.quick ? 1 : 3;
   ctx.log(`${path.relative(REPO, model)} at ${RESOLUTIONS.map((r) => `${r.width}x${r.height}`).join(', ')}, ${iterations} interleaved rounds`);
+  // The model runs on frames padded to its stride, as `kiln interpolate` pads them (1080 → 1088).
+  const props = readMetadataProps(model);
+  const multiple = Number(MULTIPLE_KEYS.map((k) => props[k]).find((v) => v !== undefined) ?? DEFAULT_MULTIPLE) || DEFAULT_MULTIPLE;
+  const pad = (n: number): number => Math.ceil(n / multiple) * multiple;
   // Interleaved like any other comparison: the ratio column is time relative to 640×480.
-  const runners = RESOLUTIONS.map((r) => new OrtRunner({ label: `${r.width}x${r.height}`, model, shapes: { batch: 1, image: r } }));
+  const runners = RESOLUTIONS.map((r) => {
+    const padded = { width: pad(r.width), height: pad(r.height) };
+    const label = `${r.width}x${r.height}${padded.width !== r.width || padded.height !== r.height ? ` (run at ${padded.width}x${padded.height})` : ''}`;
+    return new OrtRunner({ label, model, shapes: { batch: 1, image: padded } });
+  });
   const ms = await measure(runners, { warmup, iterations });
   const rows: BenchRow[] = ms.map((m) => {
     const stats = summarize(m.samplesMs);
@@ -47,6 +57,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
   });
   const report = benchReport(rows, env, { model: path.relative(REPO, model), provider: 'cpu', threads: 'default', batch: 1, warmup, iterations }, [
     'One interpolated frame per inference (batch 1): inferences/s is the interpolation FPS. Ratio = median time ÷ the 640×480 median.',
+    `Frames are padded to a multiple of ${multiple} (the model's kiln.pad_multiple, default ${DEFAULT_MULTIPLE}), as kiln interpolate does.`,
   ]);
   return { ...report, title: `VFI model ${path.basename(model)} at three resolutions` };
 }
