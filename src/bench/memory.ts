@@ -2,7 +2,7 @@
 // freed memory is rarely returned to the OS, so deltas inside the benchmark process would
 // charge model B for model A's leftovers. Instead each model is opened in a child process of
 // its own: the child records its RSS after loading onnxruntime (baseline), creates the session,
-// runs it a few times, and reports its peak RSS (getrusage maxrss). `modelBytes` = peak −
+// runs it a few times, and reports its peak RSS (VmHWM: getrusage maxrss would include the parent's peak). `modelBytes` = peak −
 // baseline is what the model costs; `peakBytes` is what a process serving only it would use.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
