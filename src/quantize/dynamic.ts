@@ -12,7 +12,7 @@ import { UsageError } from '../errors.js';
 import { DataType } from '../ir/dtype.js';
 import type { Model, Node } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
-import { isFloatConstant, swapNodeIoNames, type ValueInfo } from './graph-util.js';
+import { constTensor, dropDeadConstants, isFloatConstant, swapNodeIoNames, type ValueInfo } from './graph-util.js';
 import { nodeKey, quantizeWeight, type KeptFloat } from './qdq.js';
 
 export interface DynamicOptions {
@@ -34,7 +34,8 @@ function problem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | null {
   const w = n.input(1);
   if (!x || x.initializer || info.get(x.name)?.dtype !== 'float32') return 'its data input is not a float activation';
   if (!isFloatConstant(w)) return isFloatConstant(x) ? 'its weight is the first input' : 'both inputs are activations: the dynamic form (MatMulInteger of two run-time quantized tensors) is not fused by onnxruntime';
-  if (w!.initializer!.dims.length !== 2) return `its weight is ${w!.initializer!.dims.length}-D (only 2-D weights are quantized)`;
+  const wt = constTensor(w)!;
+  if (wt.dims.length !== 2) return `its weight is ${wt.dims.length}-D (only 2-D weights are quantized)`;
   if (n.opType === 'Gemm') {
     if (n.getInt('transA', 0)) return 'Gemm with transA=1';
     if (n.getFloat('alpha', 1) !== 1 || n.getFloat('beta', 1) !== 1) return 'Gemm with alpha/beta ≠ 1';
@@ -90,7 +91,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     }
     // Gemm transB=1 holds W as [N, K]: quantize per row then, which is per output column of x·Wᵀ.
     const transB = n.opType === 'Gemm' && n.getInt('transB', 0) === 1;
-    let wt = w.initializer!;
+    let wt = constTensor(w)!;
     if (transB) {
       const [N, K] = wt.dims;
       const src = wt.toFloat32();
@@ -127,6 +128,6 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     const names = new Set(swaps.map(([, b]) => b));
     for (const n of [...og.nodes].reverse()) if (n.outputs.some((v) => v && names.has(v.name) && !v.uses.length)) og.removeNode(n);
   }
-  for (const v of [...outModel.graph.initializers]) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) outModel.graph.removeInitializer(v);
+  dropDeadConstants(outModel.graph);
   return { model: outModel, quantized, kept, warnings };
 }

@@ -11,7 +11,7 @@
 import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
-import { isFloatConstant, soleConsumer } from './graph-util.js';
+import { constTensor, dropDeadConstants, isFloatConstant, soleConsumer } from './graph-util.js';
 
 export function foldBatchNorm(model: Model): number {
   const g = model.graph;
@@ -27,14 +27,14 @@ export function foldBatchNorm(model: Model): number {
     // A BN that is itself a graph output would need its value renamed: left alone (rare).
     if (bn.output(0).isGraphOutput) continue;
     if (!isFloatConstant(w) || (b && !isFloatConstant(b)) || !params.every(isFloatConstant)) continue;
-    const [gamma, beta, mean, variance] = params.map((v) => v!.initializer!.toFloat32());
+    const [gamma, beta, mean, variance] = params.map((v) => constTensor(v)!.toFloat32());
     const eps = bn.getFloat('epsilon', 1e-5);
-    const wt = w!.initializer!;
+    const wt = constTensor(w)!;
     const W = wt.toFloat32();
     const m = wt.dims[0];
     if (gamma.length !== m) continue;
     const per = W.length / m;
-    const bias = b ? b.initializer!.toFloat32() : new Float32Array(m);
+    const bias = b ? constTensor(b)!.toFloat32() : new Float32Array(m);
     const W2 = new Float32Array(W.length);
     const b2 = new Float32Array(m);
     for (let c = 0; c < m; c++) {
@@ -49,8 +49,8 @@ export function foldBatchNorm(model: Model): number {
     g.replaceAllUses(z, fused.output(0));
     g.removeNode(bn);
     g.removeNode(conv);
-    for (const v of [w, b, ...params]) if (v && !v.uses.length && !v.isGraphInput && v.initializer) g.removeInitializer(v);
     folded++;
   }
+  if (folded) dropDeadConstants(g);
   return folded;
 }

@@ -3,7 +3,8 @@
 // needs), and the one rename the IR's rewrite API does not offer (see swapNodeIoNames).
 import { KilnError } from '../errors.js';
 import { DataType } from '../ir/dtype.js';
-import type { Model, Node, Value } from '../ir/graph.js';
+import type { Graph, Model, Node, Value } from '../ir/graph.js';
+import type { Tensor } from '../ir/tensor.js';
 import { onnx } from '../onnx/codec.js';
 import { decodeModel } from '../onnx/read.js';
 import { encodeModel } from '../onnx/write.js';
@@ -67,8 +68,38 @@ export async function probeTypes(model: Model, sample: Sample, opts: SessionOpti
 
 export const isFloatInfo = (i: ValueInfo | undefined): boolean => i?.dtype === 'float32';
 
-/** Float32 constant tensors held by initializers. */
-export const isFloatConstant = (v: Value | null): boolean => !!v?.initializer && v.initializer.dataType === DataType.FLOAT;
+/**
+ * The constant a value holds: an initializer, a Constant node's tensor, or either behind
+ * Identity nodes (PyTorch exports shared parameters as Identity of one initializer).
+ */
+export function constTensor(v: Value | null): Tensor | undefined {
+  for (let i = 0; v && i < 8; i++) {
+    if (v.initializer) return v.initializer;
+    const p = v.producer;
+    if (!p || p.domain !== '') return undefined;
+    if (p.opType === 'Constant') return p.getTensor('value');
+    if (p.opType !== 'Identity') return undefined;
+    v = p.input(0);
+  }
+  return undefined;
+}
+
+/** Float32 constants (initializers, Constant nodes, and those behind Identity). */
+export const isFloatConstant = (v: Value | null): boolean => constTensor(v)?.dataType === DataType.FLOAT;
+
+/** Removes Identity/Constant nodes nothing reads any more (left behind when their constant was replaced). */
+export function dropDeadConstants(g: Graph): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of [...g.nodes].reverse()) {
+      if (n.domain !== '' || (n.opType !== 'Identity' && n.opType !== 'Constant')) continue;
+      if (n.outputs.some((v) => v && (v.uses.length || v.isGraphOutput))) continue;
+      g.removeNode(n);
+      changed = true;
+    }
+  }
+  for (const v of [...g.initializers]) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) g.removeInitializer(v);
+}
 
 /**
  * Swaps the names of pairs of values in node inputs and outputs only (graph output entries and

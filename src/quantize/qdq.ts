@@ -16,10 +16,10 @@
 //    own output gets no Q/DQ of its own.
 import { KilnError } from '../errors.js';
 import { DataType } from '../ir/dtype.js';
-import type { Graph, Model, Node, Value } from '../ir/graph.js';
+import type { Model, Node, Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Range } from './calibrate.js';
-import { isFloatConstant, soleConsumer, swapNodeIoNames, type ValueInfo } from './graph-util.js';
+import { constTensor, dropDeadConstants, isFloatConstant, soleConsumer, swapNodeIoNames, type ValueInfo } from './graph-util.js';
 
 /**
  * Activation encoding. uint8 asymmetric is the default: on x86 (AVX2 and AVX-512 VNNI)
@@ -140,7 +140,7 @@ export const nodeKey = (n: Node): string => n.name || n.outputs.find((v) => v)?.
 /** Decides which nodes run on integers and which tensors carry Q/DQ. Changes nothing. */
 export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts: PlanOptions): QdqPlan {
   const g = model.graph;
-  const isAct = (v: Value | null): v is Value => !!v && !v.initializer && info.get(v.name)?.dtype === 'float32';
+  const isAct = (v: Value | null): v is Value => !!v && !constTensor(v) && info.get(v.name)?.dtype === 'float32';
   const hasFloat = (n: Node): boolean => n.inputs.some((v) => isAct(v) || isFloatConstant(v)) || n.outputs.some((v) => isAct(v));
   const produced = new Set<string>();
   const wanted = new Set<string>();
@@ -256,7 +256,8 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
 function clipFoldable(n: Node): boolean {
   if (n.opType !== 'Clip') return false;
   const lo = n.input(1);
-  if (lo?.initializer) return lo.initializer.toFloat32()[0] >= 0;
+  const t = constTensor(lo);
+  if (t) return t.toFloat32()[0] >= 0;
   return n.getFloat('min') !== undefined && n.getFloat('min')! >= 0;
 }
 
@@ -266,7 +267,8 @@ function anchorProblem(n: Node, rule: OpRule, isAct: (v: Value | null) => v is V
   const w = n.input(rule.weight!.input);
   if (n.opType === 'MatMul') {
     if (!isAct(w) && !isFloatConstant(w)) return 'its second input is neither a float activation nor a float constant';
-    if (w?.initializer && w.initializer.dims.length !== 2) return `its constant weight is ${w.initializer.dims.length}-D (only 2-D MatMul weights are quantized)`;
+    const wt = constTensor(w);
+    if (wt && wt.dims.length !== 2) return `its constant weight is ${wt.dims.length}-D (only 2-D MatMul weights are quantized)`;
     return null;
   }
   if (!isFloatConstant(w)) return 'its weights are not a float32 constant (computed weights cannot be quantized ahead of time)';
@@ -274,8 +276,9 @@ function anchorProblem(n: Node, rule: OpRule, isAct: (v: Value | null) => v is V
     if (n.getInt('transA', 0)) return 'Gemm with transA=1 is not fused by onnxruntime';
     if (n.getFloat('alpha', 1) !== 1 || n.getFloat('beta', 1) !== 1) return 'Gemm with alpha/beta ≠ 1 is not fused by onnxruntime';
     const c = n.input(2);
-    const N = w!.initializer!.dims[n.getInt('transB', 0) ? 0 : 1];
-    if (c && !(isFloatConstant(c) && c.initializer!.size === N && c.initializer!.dims.length === 1)) return 'its bias is not a constant of shape [N]';
+    const N = constTensor(w)!.dims[n.getInt('transB', 0) ? 0 : 1];
+    const ct = constTensor(c);
+    if (c && !(isFloatConstant(c) && ct!.size === N && ct!.dims.length === 1)) return 'its bias is not a constant of shape [N]';
   }
   const b = rule.bias !== undefined ? n.input(rule.bias) : null;
   if (b && !isFloatConstant(b)) return 'its bias is not a float32 constant';
@@ -287,7 +290,7 @@ function intProblem(n: Node, rule: OpRule, isAct: (v: Value | null) => v is Valu
   for (const i of slots) {
     const v = n.input(i);
     if (!v) continue;
-    if (!isAct(v)) return `input ${i} ${v} is ${(v as Value).initializer ? 'a constant' : 'not float'}: the integer kernel needs quantized activations on every input`;
+    if (!isAct(v)) return `input ${i} ${v} is ${constTensor(v as Value) ? 'a constant' : 'not float'}: the integer kernel needs quantized activations on every input`;
     if (!available(v)) return `input ${v} ${v.producer ? `comes from ${v.producer}, which runs in float` : 'is a float graph input'}: quantizing it here would only add Q/DQ`;
   }
   if (n.opType === 'LeakyRelu' || n.opType === 'Sigmoid' || n.opType === 'AveragePool' || n.opType === 'GlobalAveragePool') return null;
@@ -344,12 +347,13 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
     const rule = QDQ_OPS[n.opType];
     if (rule.role !== 'anchor' || !rule.weight) continue;
     const w = n.input(rule.weight.input)!;
-    if (!w.initializer) continue; // MatMul with two activations: both already carry Q/DQ
+    const wt = constTensor(w);
+    if (!wt) continue; // MatMul with two activations: both already carry Q/DQ
     const axis = rule.weight.axis(n);
     const key = `${w.name}|${axis}`;
     let wdq = weightDq.get(key);
     if (!wdq) {
-      const q = quantizeWeight(w.initializer, axis);
+      const q = quantizeWeight(wt, axis);
       const wq = g.addConstant(`${w.name}_quantized`, q.data);
       const ws = g.addConstant(`${w.name}_scale`, q.scales);
       const wz = g.addConstant(`${w.name}_zero_point`, q.zeroPoints);
@@ -360,9 +364,10 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
     const wScales = wdq.producer!.input(1)!.initializer!.toFloat32();
     g.setInput(n, rule.weight.input, wdq);
     const b = rule.bias !== undefined ? n.input(rule.bias) : null;
-    if (b?.initializer) {
+    const bt = constTensor(b);
+    if (b && bt) {
       const sx = inputScale.get(n)!;
-      const bq = quantizeBias(b.initializer, sx, wScales, `${n}`, warnings);
+      const bq = quantizeBias(bt, sx, wScales, `${n}`, warnings);
       const bv = g.addConstant(`${b.name}_quantized`, bq.data);
       const bs = g.addConstant(`${b.name}_scale`, bq.scales);
       const bz = g.addConstant(`${b.name}_zero_point`, bq.zeroPoints);
@@ -370,14 +375,10 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
       g.setInput(n, rule.bias!, node.output(0));
     }
   }
-  dropUnused(g);
+  dropDeadConstants(g);
   const cycle = g.topoSort();
   if (cycle) throw new KilnError(`internal: Q/DQ insertion made a cycle through ${cycle[0]}`);
   return swapNodeIoNames(model, swaps);
-}
-
-function dropUnused(g: Graph): void {
-  for (const v of [...g.initializers]) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) g.removeInitializer(v);
 }
 
 /** Symmetric int8 weights, per channel along `axis` (null: one scale). Zero points are 0. */
