@@ -12,6 +12,7 @@ A model whose files all exist is not exported again (unless --force), so tests c
 cheaply. Needs Debian's python3-torch and python3-torchvision (torch 1.13, opset 17).
 """
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -173,7 +174,9 @@ def main():
             }
         )
     with open(os.path.join(out, "corpus.json.tmp"), "w") as f:
-        json.dump({"models": manifest}, f, indent=2)
+        # The script's own hash lets callers tell a corpus made by this version from a stale one.
+        script_hash = hashlib.sha256(open(os.path.abspath(__file__), "rb").read()).hexdigest()
+        json.dump({"script": script_hash, "models": manifest}, f, indent=2)
     os.replace(os.path.join(out, "corpus.json.tmp"), os.path.join(out, "corpus.json"))
     print(out)
 

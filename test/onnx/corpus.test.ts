@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,8 +29,20 @@ interface Entry {
   dynamicAxes: Record<string, Record<string, string>>;
 }
 
-/** Exports the corpus if any file is missing (the script skips models already there). */
+/** The manifest, if it was written by this version of the script and all its files exist. */
+function upToDate(): Entry[] | null {
+  const manifest = join(CORPUS, 'corpus.json');
+  if (!existsSync(manifest)) return null;
+  const m = JSON.parse(readFileSync(manifest, 'utf8')) as { script?: string; models: Entry[] };
+  if (m.script !== createHash('sha256').update(readFileSync(SCRIPT)).digest('hex')) return null;
+  const files = m.models.flatMap((e) => [e.file, ...e.inputs.map((i) => i.file), ...e.outputs.map((o) => o.file)]);
+  return files.every((f) => existsSync(join(CORPUS, f))) ? m.models : null;
+}
+
+/** Exports the corpus if it is missing or stale (the script skips models already there). */
 function ensureCorpus(): Entry[] | string {
+  const ready = upToDate();
+  if (ready) return ready;
   if (!existsSync(PYTHON)) return `${PYTHON} not found (python3-torch, python3-torchvision)`;
   if (spawnSync(PYTHON, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status !== 0) return `${PYTHON} lacks torch/torchvision/onnx (apt-get install python3-torch python3-torchvision python3-onnx)`;
   const r = spawnSync(PYTHON, [SCRIPT, '--out', CORPUS], { encoding: 'utf8', timeout: 10 * 60_000 });
