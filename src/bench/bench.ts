@@ -10,7 +10,7 @@ import { REPORT_SCHEMA, type Cell, type Report } from '../report/types.js';
 import { environment } from './env.js';
 import { measure, OrtRunner, type Measurement, type MeasureOptions } from './harness.js';
 import type { ShapeOptions } from './inputs.js';
-import { measureMemory, type MemoryResult } from './memory.js';
+import { measureMemory, peakRss, type MemoryResult } from './memory.js';
 import { parseTorchDef, torchUnavailable, TorchRunner } from './peers/torch.js';
 import { pairedRatio, summarize, type Stats } from './stats.js';
 
@@ -228,7 +228,7 @@ export async function bench(o: BenchOptions): Promise<Report> {
     iterations: o.iterations ?? null,
     durationS: o.durationS ?? null,
     seed,
-    processPeakRssMiB: Math.round((process.resourceUsage().maxRSS * 1024) / MiB),
+    processPeakRssMiB: Math.round(peakRss() / MiB),
   }, notes);
 }
 

@@ -3,23 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createSession } from '../runtime/session.js';
 import { randomFeeds, resolveInputs } from './inputs.js';
-import type { MemoryJob, MemoryResult } from './memory.js';
-
-/**
- * Peak RSS of this process. Linux keeps getrusage's maxrss across execve, so a child spawned by
- * a big parent starts with the parent's peak (measured: a parent at 875 MiB gave a tiny model's
- * child an 813 MiB "peak"). VmHWM in /proc/self/status belongs to the address space exec made
- * and starts fresh; getrusage is the fallback where /proc is absent.
- */
-function peakRss(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
+import { peakRss, type MemoryJob, type MemoryResult } from './memory.js';
 
 const job = JSON.parse(readFileSync(0, 'utf8')) as MemoryJob;
 const baselineBytes = process.memoryUsage().rss;

@@ -5,6 +5,7 @@
 // runs it a few times, and reports its peak RSS (VmHWM: getrusage maxrss would include the parent's peak). `modelBytes` = peak −
 // baseline is what the model costs; `peakBytes` is what a process serving only it would use.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,22 @@ export interface MemoryJob {
   shapes: ShapeOptions;
   runs: number;
   seed: number;
+}
+
+/**
+ * Peak RSS of this process. Linux keeps getrusage's maxrss across execve, so a child spawned by
+ * a big parent starts with the parent's peak (measured: a parent at 875 MiB gave a tiny model's
+ * child an 813 MiB "peak"). VmHWM in /proc/self/status belongs to the address space exec made
+ * and starts fresh; getrusage is the fallback where /proc is absent.
+ */
+export function peakRss(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 const CHILD = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
