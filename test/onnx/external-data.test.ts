@@ -176,3 +176,19 @@ test('weights over the protobuf limit (INLINE_LIMIT) are refused inline, without
   assert.throws(() => encodeModel(m), (e: unknown) => e instanceof KilnError && /external data/.test(e.message));
   rmSync(sparse);
 });
+
+test("saveModel externalData 'never' refuses weights over INLINE_LIMIT up front, before reading them", async () => {
+  // The data file is empty: a writer that checks the size first never touches it; one that
+  // starts encoding fails on the first read instead (and with real data would read it all,
+  // build a >2 GiB buffer and fail at the write: measured 30 s and 4.5 GB peak on a 2.2 GB model).
+  const empty = join(dir, 'claims-huge.bin');
+  writeFileSync(empty, '');
+  const n = Math.ceil((INLINE_LIMIT + 4096) / 4);
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, [n]);
+  const w = b.constant('huge', Tensor.fromExternal(DataType.FLOAT, [n], { path: empty, location: 'claims-huge.bin', offset: 0, length: n * 4 }));
+  b.output(b.op('Add', [x, w], {}, { output: 'y' }));
+  const out = join(dir, 'never-huge.onnx');
+  await assert.rejects(saveModel(b.build(), out, { externalData: 'never' }), (e: unknown) => e instanceof KilnError && /external data/.test(e.message));
+  assert.ok(!existsSync(out), 'nothing written');
+});
