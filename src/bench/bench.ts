@@ -174,11 +174,14 @@ export async function bench(o: BenchOptions): Promise<Report> {
       for (const i of active) {
         if (fixed[i] !== null) notes.push(`${labels[i]}: batch is fixed at ${fixed[i]} in the model, so --batch auto measured only that`);
       }
-      for (const b of AUTO_BATCHES) {
+      // Powers of two, plus any batch a model fixes (a model with fixed batch 3 is measured at 3).
+      const candidates = [...new Set([...AUTO_BATCHES, ...fixed.filter((f): f is number => f !== null)])].sort((a, b) => a - b);
+      for (const b of candidates) {
         const now = active.filter((i) => fixed[i] === null || fixed[i] === b);
-        if (now.length === 0) break;
-        const group = await measureGroup(now, threads, fixed[now[0]] === null ? b : undefined);
-        const next: number[] = [];
+        if (now.length === 0) continue;
+        const group = await measureGroup(now, threads, b);
+        const next = active.filter((i) => !now.includes(i)); // fixed-batch models still waiting for their size
+        const nextB = candidates.find((c) => c > b);
         for (const [k, row] of group.entries()) {
           const i = now[k];
           rows.push(row);
@@ -190,9 +193,10 @@ export async function bench(o: BenchOptions): Promise<Report> {
           const prev = best.get(i);
           if (!prev || row.itemsPerS > prev.itemsPerS * AUTO_MIN_GAIN) {
             best.set(i, row);
-            const nextBytes = (row.inputBytes / b) * AUTO_BATCHES[AUTO_BATCHES.indexOf(b) + 1];
-            if (fixed[i] === null && nextBytes > (o.maxInputBytes ?? AUTO_MAX_INPUT_BYTES)) notes.push(`${labels[i]}: --batch auto stopped at ${b}: the next batch's inputs would take ${Math.round(nextBytes / MiB)} MiB`);
-            else if (fixed[i] === null) next.push(i);
+            if (fixed[i] !== null || nextB === undefined) continue;
+            const nextBytes = (row.inputBytes / b) * nextB;
+            if (nextBytes > (o.maxInputBytes ?? AUTO_MAX_INPUT_BYTES)) notes.push(`${labels[i]}: --batch auto stopped at ${b}: the next batch's inputs would take ${Math.round(nextBytes / MiB)} MiB`);
+            else next.push(i);
           }
         }
         active = next;
