@@ -76,6 +76,8 @@ export async function* decodeFrames(file: string, width: number, height: number,
     opts.signal?.removeEventListener('abort', onAbort);
     if (!finished) {
       child.kill('SIGKILL');
+      // 'close' waits for stdout to end, which a paused pipe with unread data never does.
+      child.stdout!.destroy();
       await exit.done.catch(() => undefined);
     }
   }
