@@ -17,6 +17,7 @@ interface Opts {
   calibrator: string;
   percentile?: string;
   activations: string;
+  weightBits?: string;
   exclude: string[];
   keepIoTypes?: boolean;
   budget?: string;
@@ -52,6 +53,7 @@ export function command(): Command {
     .option('--calibrator <name>', 'minmax | percentile | entropy', 'minmax')
     .option('--percentile <p>', 'percentile calibrator: share of values kept, in % (default 99.99)')
     .option('--activations <type>', 'uint8 (asymmetric, default: faster on x86) | int8 (symmetric)', 'uint8')
+    .option('--weight-bits <n>', '8, or 7 (reduce range; default on x86 CPUs without VNNI, whose u8×s8 kernel saturates with 8-bit weights)')
     .option('--exclude <list>', 'keep these float: op:GridSample,node:NAME (repeatable)', collect, [])
     .option('--keep-io-types', 'fp16: keep float32 inputs and outputs (Casts inside)')
     .option('--budget <spec>', 'quality to keep: psnr=38, sqnr=30 or top1=99 (keeps the fewest layers float that meet it)')
@@ -114,6 +116,7 @@ export function command(): Command {
         calibrator: o.calibrator as never,
         percentile: num('--percentile', o.percentile),
         activations: o.activations as never,
+        weightBits: o.weightBits === undefined ? undefined : o.weightBits === '7' ? 7 : o.weightBits === '8' ? 8 : (() => { throw new UsageError(`--weight-bits must be 7 or 8, got '${o.weightBits}'`); })(),
         exclude: o.exclude,
         keepIoTypes: o.keepIoTypes,
         budget,

@@ -15,7 +15,7 @@ import { Evaluator, INTEGER_OPS, integerOps, measureSpeed, optimizedOps, type Ou
 import { foldBatchNorm } from './fold-bn.js';
 import { convertFp16, DEFAULT_FP16_BLOCK } from './fp16.js';
 import { cloneModel, computedValues, probeTypes, withExtraOutputs, type Sample, type ValueInfo } from './graph-util.js';
-import { activationParams, applyQdq, nodeKey, planQdq, type ActType, type KeptFloat, type PlanOptions } from './qdq.js';
+import { activationParams, applyQdq, defaultWeightBits, nodeKey, planQdq, type ActType, type KeptFloat, type PlanOptions } from './qdq.js';
 import { analyze, defaultBudget, quality, tensorSqnr, type Budget, type SensitivityResult } from './sensitivity.js';
 
 export type Mode = 'int8' | 'int8-dynamic' | 'fp16' | 'auto';
@@ -30,6 +30,8 @@ export interface QuantizeOptions {
   calibrator?: Calibrator;
   percentile?: number;
   activations?: ActType;
+  /** Weight width (default: 7 on x86 without VNNI, else 8; see defaultWeightBits). */
+  weightBits?: 7 | 8;
   /** `op:GridSample`, `node:NAME` (comma lists allowed). */
   exclude?: readonly string[];
   keepIoTypes?: boolean;
@@ -48,7 +50,7 @@ export interface QuantizeOptions {
 export interface QuantizeReport {
   mode: Mode;
   model: string;
-  calibration?: { source: string; samples: number; heldOut: number; calibrator?: Calibrator; percentile?: number; activations?: ActType };
+  calibration?: { source: string; samples: number; heldOut: number; calibrator?: Calibrator; percentile?: number; activations?: ActType; weightBits?: number };
   warnings: string[];
   notes: string[];
   foldedBatchNorm: number;
@@ -196,7 +198,10 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   } else {
     const act = opts.activations ?? 'uint8';
     const calibrator = opts.calibrator ?? 'minmax';
-    Object.assign(report.calibration!, { calibrator, activations: act, ...(calibrator === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) });
+    const wb = opts.weightBits ? { bits: opts.weightBits, why: 'chosen with --weight-bits' } : defaultWeightBits();
+    if (wb.bits !== 7 && wb.bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${wb.bits}`);
+    notes.push(`weights ${wb.bits}-bit: ${wb.why}`);
+    Object.assign(report.calibration!, { calibrator, activations: act, weightBits: wb.bits, ...(calibrator === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) });
     const base: PlanOptions = { activations: act, excludeOps: ex.ops, excludeNodes: ex.nodes };
     const ranges = new Map<string, Range>();
     const ensure = async (owners: Iterable<string>): Promise<void> => {
@@ -210,7 +215,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
       const plan = planQdq(target, info, { ...base, keepLayers: keepFloat, onlyNodes: only });
       await ensure(plan.tensors.values());
       const w: string[] = [];
-      return { model: applyQdq(target, plan, ranges, act, w), plan, warnings: w };
+      return { model: applyQdq(target, plan, ranges, act, w, wb.bits), plan, warnings: w };
     };
     const full = planQdq(work, info, base);
     if (!full.quantized.length) throw new KilnError(`${model.source || 'model'}: nothing to quantize statically (${full.kept.slice(0, 3).map((k) => `${k.op} '${k.node}': ${k.reason}`).join('; ') || 'no Conv/MatMul/Gemm'})`);

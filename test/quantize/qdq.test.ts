@@ -142,3 +142,38 @@ test('Concat of quantized branches fuses to QLinearConcat; ConvTranspose (not fu
   assert.equal(upNode.input(1)!.initializer?.dataType, DataType.FLOAT, 'its weights stay float');
   assert.deepEqual(report.warnings.filter((w) => /fused/.test(w)), [], 'every quantized layer was fused');
 });
+
+test('the default weight width leaves the fused integer kernel as exact as the QDQ math (no u8×s8 saturation)', async (t) => {
+  const { existsSync } = await import('node:fs');
+  const photos = '/usr/share/backgrounds/mate/nature';
+  if (!existsSync(photos)) return t.skip(`${photos} absent (Debian mate-backgrounds)`);
+  const { defaultWeightBits } = await import('../../src/quantize/qdq.js');
+  const { Evaluator } = await import('../../src/quantize/evaluate.js');
+  const m = resnetTiny({ size: 64 });
+  foldBatchNorm(m);
+  const set = await loadSamples(m, { kind: 'images', dir: photos, count: 8, preprocess: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } });
+  const info = await probeTypes(m, set.samples[0]);
+  const plan = planQdq(cloneModel(m), info, { activations: 'uint8' });
+  const ranges = await collectRanges(m, set.samples.slice(0, 6), [...new Set(plan.tensors.values())], { calibrator: 'minmax' });
+  const fused = await Evaluator.create(encodeModel(m), set.samples.slice(6));
+  const exact = await Evaluator.create(encodeModel(m), set.samples.slice(6), { optLevel: 'disabled' });
+  const sqnr = async (bits: 7 | 8): Promise<[number, number]> => {
+    const c = cloneModel(m);
+    const b = encodeModel(applyQdq(c, planQdq(c, info, { activations: 'uint8' }), ranges, 'uint8', [], bits));
+    return [(await fused.score(b))[0].sqnr, (await exact.score(b))[0].sqnr];
+  };
+  const { bits, why } = defaultWeightBits();
+  const [f, e] = await sqnr(bits);
+  t.diagnostic(`default ${bits}-bit (${why.slice(0, 40)}…): fused ${f.toFixed(2)} dB, unfused ${e.toFixed(2)} dB`);
+  assert.ok(Math.abs(f - e) < 1, `fused ${f.toFixed(2)} dB vs exact ${e.toFixed(2)} dB: the integer kernel loses accuracy at ${bits}-bit weights`);
+  if (bits === 7) {
+    const [f8, e8] = await sqnr(8);
+    t.diagnostic(`8-bit here: fused ${f8.toFixed(2)} dB, unfused ${e8.toFixed(2)} dB`);
+    assert.ok(f > f8, `7-bit (${f.toFixed(2)} dB) should beat saturated 8-bit (${f8.toFixed(2)} dB) on a CPU without VNNI`);
+  }
+});
+
+test('7-bit weights use ±63', () => {
+  const q = quantizeWeight(Tensor.from(DataType.FLOAT, [1, 2], [1, -0.25]), null, 63);
+  assert.deepEqual(q.data.toNumbers(), [63, -16]);
+});
