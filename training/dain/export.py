@@ -28,6 +28,92 @@ else:
 OPSET = 17
 
 
+def _fold_shape_constants(model) -> int:
+    """Evaluate the small constant subgraphs torch's exporter leaves in front of Pad and
+    Expand (pads built by Concat/Transpose/Reshape/Cast, expand shapes by Where/Equal), and
+    give those inputs as initializers. onnxruntime folds them anyway; kiln's shape inference
+    (and every other static tool) needs constant pads and shapes to resolve the graph."""
+    import numpy as np
+    from onnx import helper, mapping, numpy_helper
+
+    const = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+    def attr(n, name, default=None):
+        for a in n.attribute:
+            if a.name == name:
+                return helper.get_attribute_value(a)
+        return default
+
+    def ev(n, xs):
+        op = n.op_type
+        if op == 'Constant':
+            return numpy_helper.to_array(attr(n, 'value'))
+        if op == 'Cast':
+            return xs[0].astype(mapping.TENSOR_TYPE_TO_NP_TYPE[attr(n, 'to')])
+        if op == 'Reshape':
+            shape = [xs[0].shape[i] if d == 0 else d for i, d in enumerate(xs[1].tolist())]
+            return xs[0].reshape(shape)
+        if op == 'Transpose':
+            return np.transpose(xs[0], attr(n, 'perm'))
+        if op == 'Concat':
+            return np.concatenate(xs, axis=attr(n, 'axis'))
+        if op == 'ConstantOfShape':
+            v = attr(n, 'value')
+            fill = numpy_helper.to_array(v) if v is not None else np.zeros(1, np.float32)
+            return np.full(xs[0].tolist(), fill.reshape(-1)[0], dtype=fill.dtype)
+        if op == 'Slice':
+            starts, ends = xs[1].tolist(), xs[2].tolist()
+            axes = xs[3].tolist() if len(xs) > 3 else list(range(len(starts)))
+            steps = xs[4].tolist() if len(xs) > 4 else [1] * len(starts)
+            sl = [slice(None)] * xs[0].ndim
+            for a, b, e, st in zip(axes, starts, ends, steps):
+                sl[a] = slice(b, e, st)
+            return xs[0][tuple(sl)]
+        if op == 'Equal':
+            return np.equal(xs[0], xs[1])
+        if op == 'Where':
+            return np.where(xs[0], xs[1], xs[2])
+        if op == 'Mul':
+            return xs[0] * xs[1]
+        return None
+
+    for n in model.graph.node:
+        if all(i in const for i in n.input if i):
+            xs = [const[i] for i in n.input if i]
+            if n.op_type != 'Constant' and sum(x.size for x in xs) > 4096:
+                continue  # only small shape arithmetic, never weights
+            y = ev(n, xs)
+            if y is not None:
+                const[n.output[0]] = np.asarray(y)
+    inits = {t.name for t in model.graph.initializer}
+    replaced = 0
+    for n in model.graph.node:
+        if n.op_type not in ('Pad', 'Expand'):
+            continue
+        for k in range(1, len(n.input)):
+            name = n.input[k]
+            if name and name not in inits and name in const:
+                folded = name + '_folded'
+                if folded not in inits:
+                    model.graph.initializer.append(numpy_helper.from_array(const[name], folded))
+                    inits.add(folded)
+                n.input[k] = folded
+                replaced += 1
+    # drop what no longer feeds anything
+    while True:
+        used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
+        keep = [n for n in model.graph.node if any(o in used for o in n.output)]
+        if len(keep) == len(model.graph.node):
+            break
+        del model.graph.node[:]
+        model.graph.node.extend(keep)
+    used = {i for n in model.graph.node for i in n.input}
+    keep_init = [t for t in model.graph.initializer if t.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep_init)
+    return replaced
+
+
 def export_onnx(net: DAIN, out: str, h: int, w: int, weights: str, opset: int = OPSET) -> None:
     """Trace `net` at h×w and write ONNX to `out` atomically (temp file beside it, rename)."""
     import onnx  # local: the rest of the package works without onnx
@@ -48,6 +134,7 @@ def export_onnx(net: DAIN, out: str, h: int, w: int, weights: str, opset: int = 
             torch.onnx.export(wrapper, (f0, f1), tmp, opset_version=opset, input_names=['frame0', 'frame1'],
                               output_names=['frame_t'], do_constant_folding=True)
         model = onnx.load(tmp)
+        _fold_shape_constants(model)
         # the exporter names a symbolic batch on the output; every size is fixed here
         for d, n in zip(model.graph.output[0].type.tensor_type.shape.dim, (1, 3, h, w)):
             d.Clear()
