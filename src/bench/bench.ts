@@ -113,7 +113,11 @@ export async function bench(o: BenchOptions): Promise<Report> {
     shapes: o.shapes,
     batch,
     image: o.profile?.input,
+    // With several models one --input-shape list serves them all; a name no model has is
+    // still an error (checked after the first group has opened every model).
+    lenientNames: o.models.length > 1,
   });
+  let namesChecked = o.models.length === 1;
   const rows: BenchRow[] = [];
   const notes: string[] = [];
 
@@ -133,6 +137,12 @@ export async function bench(o: BenchOptions): Promise<Report> {
       : [];
     o.onProgress?.(`threads ${threads || 'default'}, batch ${batch ?? 'as exported'}`);
     const ms: Measurement[] = await measure([...runners, ...peers], o);
+    if (!namesChecked && indices.length === o.models.length) {
+      const known = new Set(runners.flatMap((r) => r.specs.map((s) => s.name)));
+      const unused = Object.keys(o.shapes ?? {}).filter((n) => !known.has(n));
+      if (unused.length > 0) throw new UsageError(`--input-shape names ${unused.join(', ')}, but no model has such an input (inputs: ${[...known].join(', ')})`);
+      namesChecked = true;
+    }
     const group: BenchRow[] = [];
     for (const [k, m] of ms.entries()) {
       if (k >= runners.length) {

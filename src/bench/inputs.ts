@@ -18,6 +18,8 @@ export interface ShapeOptions {
   batch?: number;
   /** Fills the dynamic H and W (dims 2 and 3) of rank-4 inputs, e.g. from a deployment profile. */
   image?: { width: number; height: number };
+  /** Ignore `shapes` entries this model has no input for (several models, one --input-shape list). */
+  lenientNames?: boolean;
 }
 
 type Meta = readonly ort.InferenceSession.ValueMetadata[];
@@ -34,7 +36,7 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
   const unknown: string[] = [];
   const known = new Set(meta.map((m) => m.name));
   for (const name of Object.keys(opts.shapes ?? {})) {
-    if (!known.has(name)) throw new UsageError(`${label}: --input-shape names '${name}', but the model's inputs are ${[...known].join(', ')}`);
+    if (!known.has(name) && !opts.lenientNames) throw new UsageError(`${label}: --input-shape names '${name}', but the model's inputs are ${[...known].join(', ')}`);
   }
   for (const m of meta) {
     if (!m.isTensor) throw new UsageError(`${label}: input '${m.name}' is not a tensor; kiln can only feed tensors`);

@@ -111,6 +111,15 @@ test('bench --torch: PyTorch eager and TorchScript rows, interleaved with the ON
   await assert.rejects(bench({ models: [m.tinyCnn], torch: 'nope.py', warmup: 0 }), /does not exist/);
 });
 
+test('bench: one --input-shape list serves models with different inputs; a name none has is an error', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const r = await bench({ models: [m.tinyCnnDyn, m.doubleImg], shapes: { x: [1, 3, 8, 8], img: [1, 3, 4, 4] }, warmup: 0, iterations: 2, memory: false });
+  assert.deepEqual((r.raw?.runs as { inputs: string }[]).map((x) => x.inputs), ['x=1x3x8x8', 'img=1x3x4x4']);
+  await assert.rejects(bench({ models: [m.tinyCnnDyn, m.doubleImg], shapes: { x: [1, 3, 8, 8], img: [1, 3, 4, 4], nope: [1] }, warmup: 0, iterations: 1, memory: false }), /--input-shape names nope, but no model has such an input \(inputs: x, img\)/);
+  await assert.rejects(bench({ models: [m.tinyCnnDyn], shapes: { nope: [1] }, warmup: 0, iterations: 1, memory: false }), /model's inputs are x/);
+});
+
 test('modelLabels: basenames, paths where basenames clash, #n for repeats', () => {
   assert.deepEqual(modelLabels(['a/m.onnx', 'b/n.onnx']), ['m.onnx', 'n.onnx']);
   assert.deepEqual(modelLabels(['a/m.onnx', 'b/m.onnx']), ['a/m.onnx', 'b/m.onnx']);

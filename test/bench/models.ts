@@ -12,6 +12,7 @@ export interface BenchModels {
   tinyCnn: string;
   tinyCnnDyn: string;
   addOne: string;
+  doubleImg: string;
   torchDef: string;
 }
 
@@ -19,8 +20,8 @@ let cached: BenchModels | string | null = null;
 
 export function benchModels(): BenchModels | string {
   if (cached) return cached;
-  const m: BenchModels = { tinyCnn: `${DIR}tiny_cnn.onnx`, tinyCnnDyn: `${DIR}tiny_cnn_dyn.onnx`, addOne: `${DIR}add_one.onnx`, torchDef: SCRIPT };
-  if (![m.tinyCnn, m.tinyCnnDyn, m.addOne].every(existsSync)) {
+  const m: BenchModels = { tinyCnn: `${DIR}tiny_cnn.onnx`, tinyCnnDyn: `${DIR}tiny_cnn_dyn.onnx`, addOne: `${DIR}add_one.onnx`, doubleImg: `${DIR}double_img.onnx`, torchDef: SCRIPT };
+  if (![m.tinyCnn, m.tinyCnnDyn, m.addOne, m.doubleImg].every(existsSync)) {
     if (!existsSync('/usr/bin/python3')) return (cached = 'test models need /usr/bin/python3 with torch (python3-torch) to export them');
     const r = spawnSync('/usr/bin/python3', [SCRIPT, DIR], { encoding: 'utf8' });
     if (r.status !== 0) return (cached = `exporting the test models failed: ${r.stderr.trim().split('\n').pop()}`);
