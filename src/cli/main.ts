@@ -47,4 +47,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `kiln inspect m.onnx | head` closes the pipe early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 process.exitCode = await main(process.argv);

@@ -3,6 +3,7 @@
 // holds a view into the file's buffer (no copy), and an external-data tensor reads its bytes
 // only when first asked for them.
 import { openSync, readSync, closeSync } from 'node:fs';
+import { ModelError } from '../errors.js';
 import { DataType, byteLength, dtypeInfo, dtypeName } from './dtype.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat } from './half.js';
 
@@ -185,13 +186,18 @@ function allocStorage(dt: DataType, n: number): TypedArray {
 }
 
 function readExternal(ref: ExternalRef): Uint8Array {
-  const fd = openSync(ref.path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(ref.path, 'r');
+  } catch (e) {
+    throw new ModelError(ref.path, `external data file cannot be opened: ${(e as Error).message}`, { cause: e });
+  }
   try {
     const buf = Buffer.allocUnsafe(ref.length);
     let done = 0;
     while (done < ref.length) {
       const n = readSync(fd, buf, done, ref.length - done, ref.offset + done);
-      if (n === 0) throw new RangeError(`external data file ${ref.path} ended at byte ${ref.offset + done}, expected ${ref.offset + ref.length}`);
+      if (n === 0) throw new ModelError(ref.path, `external data file ended at byte ${ref.offset + done}, expected ${ref.offset + ref.length} (changed since the model was loaded?)`);
       done += n;
     }
     return buf;

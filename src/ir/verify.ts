@@ -6,6 +6,10 @@ import type { Graph, Model, Node } from './graph.js';
 export function verify(model: Model): string[] {
   const problems: string[] = [];
   if (!model.graph.outputs.length) problems.push('the graph has no outputs');
+  // onnxruntime and onnx.checker need an opset import for every domain a node uses.
+  const missing = new Map<string, string>();
+  for (const n of model.graph.allNodes()) if (!model.opsetImports.has(n.domain) && !missing.has(n.domain)) missing.set(n.domain, String(n));
+  for (const [domain, node] of missing) problems.push(`the model imports no opset for domain '${domain || 'ai.onnx'}', which ${node} uses`);
   verifyGraph(model.graph, problems, 'graph');
   return problems;
 }

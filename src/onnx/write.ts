@@ -7,6 +7,7 @@ import { KilnError } from '../errors.js';
 import { DataType } from '../ir/dtype.js';
 import type { Attribute, Dim, Graph, KeyValue, Model, ValueType } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
+import protobuf from 'protobufjs/minimal.js';
 import { onnx, toLong } from './codec.js';
 
 /** Protobuf messages cannot exceed 2 GiB; leave room for the graph itself. */
@@ -21,6 +22,8 @@ export interface SaveOptions {
   sizeThreshold?: number;
   /** Paths that must never be overwritten (the command's inputs). */
   protect?: readonly string[];
+  /** Weight bytes above which 'auto' goes external and 'never' refuses (default INLINE_LIMIT). */
+  inlineLimit?: number;
 }
 
 interface ExternalSink {
@@ -28,23 +31,28 @@ interface ExternalSink {
   readonly location: string;
 }
 
-export function encodeModel(model: Model): Uint8Array {
+const limitOf = (opts: { inlineLimit?: number }): number => opts.inlineLimit ?? INLINE_LIMIT;
+
+function tooBig(total: number): KilnError {
+  return new KilnError(`model weights total ${(total / 2 ** 30).toFixed(2)} GiB, more than one protobuf can hold (2 GiB); save with external data`);
+}
+
+/** The serialized model in memory (weights inline). */
+export function encodeModel(model: Model, opts: { inlineLimit?: number } = {}): Uint8Array {
   const total = tensorBytes(model.graph);
-  if (total > INLINE_LIMIT) throw new KilnError(`model weights total ${(total / 2 ** 30).toFixed(2)} GiB, more than a protobuf can hold; save with external data`);
-  return onnx.ModelProto.encode(modelProto(model, null, 0)).finish();
+  if (total > limitOf(opts)) throw tooBig(total);
+  return Buffer.concat(encodeParts(model, null, 0));
 }
 
 export async function saveModel(model: Model, path: string, opts: SaveOptions = {}): Promise<{ bytes: number; externalFile?: string }> {
   const target = resolve(path);
   for (const p of opts.protect ?? []) if (resolve(p) === target) throw new KilnError(`refusing to overwrite the input ${path}; choose another output path`);
   const mode = opts.externalData ?? 'auto';
-  const useExternal = mode === 'always' || (mode === 'auto' && tensorBytes(model.graph) > INLINE_LIMIT);
+  const total = tensorBytes(model.graph);
+  if (mode === 'never' && total > limitOf(opts)) throw tooBig(total);
+  const useExternal = mode === 'always' || (mode === 'auto' && total > limitOf(opts));
   const tmp = `${target}.kiln-tmp-${process.pid}`;
-  if (!useExternal) {
-    const bytes = onnx.ModelProto.encode(modelProto(model, null, 0)).finish();
-    writeAtomic(tmp, target, bytes);
-    return { bytes: bytes.byteLength };
-  }
+  if (!useExternal) return { bytes: writeAtomic(tmp, target, encodeParts(model, null, 0)) };
   const location = opts.location ?? `${basename(target)}.data`;
   if (/[\\/]|^\.\.?$/.test(location)) throw new KilnError(`external data location '${location}' must be a plain file name`);
   const dataPath = join(dirname(target), location);
@@ -59,8 +67,7 @@ export async function saveModel(model: Model, path: string, opts: SaveOptions = 
       const bytes = t.bytes();
       // Large tensors start on a page boundary so onnxruntime can map them.
       if (bytes.byteLength >= 2 ** 20 && offset % 4096) offset += 4096 - (offset % 4096);
-      let done = 0;
-      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, offset + done);
+      writeAll(fd, bytes, offset);
       const at = { offset, length: bytes.byteLength };
       offset += bytes.byteLength;
       moved.push({ t, ...at });
@@ -69,38 +76,78 @@ export async function saveModel(model: Model, path: string, opts: SaveOptions = 
     },
   };
   try {
-    let proto: onnx.IModelProto;
+    let parts: Uint8Array[];
     try {
-      proto = modelProto(model, sink, opts.sizeThreshold ?? 1024);
+      parts = encodeParts(model, sink, opts.sizeThreshold ?? 1024);
     } finally {
       closeSync(fd);
     }
-    const bytes = onnx.ModelProto.encode(proto).finish();
     renameSync(dataTmp, dataPath);
-    writeAtomic(tmp, target, bytes);
+    const bytes = writeAtomic(tmp, target, parts);
     // The tensors now live in the new file: point them there.
     for (const m of moved) m.t.external = { path: dataPath, location, offset: m.offset, length: m.length };
-    return { bytes: bytes.byteLength, externalFile: dataPath };
+    return { bytes, externalFile: dataPath };
   } catch (e) {
     rmSync(dataTmp, { force: true });
     throw e;
   }
 }
 
-function writeAtomic(tmp: string, target: string, bytes: Uint8Array): void {
+function writeAll(fd: number, bytes: Uint8Array, position: number | null): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, position === null ? null : position + done);
+}
+
+/** Writes the chunks to a temp file beside the target and renames it over the target. */
+function writeAtomic(tmp: string, target: string, parts: readonly Uint8Array[]): number {
+  let total = 0;
   try {
     const fd = openSync(tmp, 'w');
     try {
-      let done = 0;
-      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+      for (const p of parts) {
+        writeAll(fd, p, null);
+        total += p.byteLength;
+      }
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, target);
+    return total;
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new KilnError(`cannot write ${target}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+// Streamed encoding. A protobuf message may list its fields in any order, so the model is
+// written as: ModelProto without its graph, then field 7 (graph) whose body is the GraphProto
+// without initializers followed by one field-5 entry per initializer, each ending with its
+// raw_data (field 9) taken straight from the tensor's own bytes. No buffer the size of the
+// model is ever built, and weights are never copied on their way to the file.
+const WIRE_LEN = 2;
+const header = (field: number, length: number): Uint8Array => protobuf.Writer.create().uint32((field << 3) | WIRE_LEN).uint32(length).finish();
+const GRAPH_FIELD = 7, INITIALIZER_FIELD = 5, RAW_DATA_FIELD = 9;
+
+function encodeParts(m: Model, sink: ExternalSink | null, threshold: number): Uint8Array[] {
+  const proto = modelProto(m, sink, threshold);
+  const graph = proto.graph!;
+  const initializers = graph.initializer ?? [];
+  const head = onnx.ModelProto.encode({ ...proto, graph: undefined }).finish();
+  const graphHead = onnx.GraphProto.encode({ ...graph, initializer: [] }).finish();
+  const body: Uint8Array[] = [graphHead];
+  for (const t of initializers) {
+    const raw = t.rawData;
+    if (!raw || raw.byteLength < 4096) {
+      const bytes = onnx.TensorProto.encode(t).finish();
+      body.push(header(INITIALIZER_FIELD, bytes.byteLength), bytes);
+      continue;
+    }
+    const meta = onnx.TensorProto.encode({ ...t, rawData: undefined }).finish();
+    const rawHead = header(RAW_DATA_FIELD, raw.byteLength);
+    body.push(header(INITIALIZER_FIELD, meta.byteLength + rawHead.byteLength + raw.byteLength), meta, rawHead, raw);
+  }
+  const graphLength = body.reduce((a, b) => a + b.byteLength, 0);
+  return [head, header(GRAPH_FIELD, graphLength), ...body];
 }
 
 function tensorBytes(g: Graph): number {
