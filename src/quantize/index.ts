@@ -12,7 +12,7 @@ import { createSession, run, type SessionOptions } from '../runtime/session.js';
 import { collectRanges, loadSamples, randomSamples, type Calibrator, type Range, type SampleSource } from './calibrate.js';
 import { quantizeDynamic } from './dynamic.js';
 import { Evaluator, INTEGER_OPS, integerOps, measureSpeed, optimizedOps, type OutputError } from './evaluate.js';
-import { foldBatchNorm } from './fold-bn.js';
+import { optimizeModel } from '../passes/index.js';
 import { convertFp16, DEFAULT_FP16_BLOCK } from './fp16.js';
 import { cloneModel, computedValues, probeTypes, withExtraOutputs, type Sample, type ValueInfo } from './graph-util.js';
 import { activationParams, applyQdq, defaultWeightBits, nodeKey, planQdq, type ActType, type KeptFloat, type PlanOptions } from './qdq.js';
@@ -140,14 +140,20 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   const session: SessionOptions = opts.threads !== undefined ? { threads: opts.threads } : {};
   const ex = parseExclude(opts.exclude, model);
   const original = encodeModel(model);
-  const work = cloneModel(model);
   const warnings: string[] = [];
   const notes: string[] = [];
-  let folded = 0;
-  if (opts.mode !== 'fp16') {
-    folded = foldBatchNorm(work);
-    if (folded) notes.push(`folded ${folded} BatchNormalization into the preceding Conv with the quantizer's temporary private fold (src/quantize/fold-bn.ts) until the optimizer's fuse-conv-bn pass lands`);
-  }
+  // kiln's optimizer first: Conv+BN folding above all (quantizing W and then applying a float BN
+  // would quantize the wrong range and leave a float op behind every conv). Not verified here:
+  // the quantized result is scored against the original model below, which covers it.
+  progress('optimizing (kiln passes)');
+  const opt = await optimizeModel(cloneModel(model), { verify: false });
+  const work = opt.model;
+  work.source = model.source;
+  const changed = opt.report.passes.filter((p) => p.changes);
+  const folded = changed.filter((p) => p.name === 'fuse-conv-bn').reduce((a, p) => a + p.changes, 0);
+  if (changed.length) notes.push(`kiln optimizer ran first: ${opt.report.before.nodes} → ${opt.report.after.nodes} nodes (${changed.map((p) => `${p.name} ×${p.changes}`).join(', ')})`);
+  const present = new Set(work.graph.nodes.map(nodeKey));
+  for (const n of ex.nodes) if (!present.has(n)) warnings.push(`--exclude node:${n}: the optimizer removed or merged that node (e.g. a BatchNormalization folded into its Conv); exclude the node it was merged into`);
   const source = opts.calib ?? { kind: 'random' as const, count: opts.mode === 'int8-dynamic' || opts.mode === 'fp16' ? 4 : 16 };
   progress('loading samples');
   const set = source.kind === 'random' && (opts.mode === 'int8-dynamic' || opts.mode === 'fp16')

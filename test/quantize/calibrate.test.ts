@@ -51,6 +51,8 @@ test('MinMax over real activations matches a JS recomputation from the exposed t
   const pr = await collectRanges(m, samples, ['enc1_out'], { calibrator: 'percentile', percentile: 99 });
   const mm = ranges.get('enc1_out')!;
   assert.ok(pr.get('enc1_out')!.max < mm.max && pr.get('enc1_out')!.min > mm.min, 'percentile 99 narrows the MinMax range on both sides');
+  const en = (await collectRanges(m, samples, ['enc1_out'], { calibrator: 'entropy' })).get('enc1_out')!;
+  assert.ok(en.max <= mm.max && en.min >= mm.min && en.max > 0, `entropy range ${en.min}..${en.max} inside MinMax ${mm.min}..${mm.max}`);
 });
 
 test('image folder: non-image file, empty folder and missing folder are clear errors', (t) => {

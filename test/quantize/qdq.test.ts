@@ -7,12 +7,12 @@ import { verify } from '../../src/ir/verify.js';
 import { encodeModel } from '../../src/onnx/write.js';
 import { collectRanges, loadSamples } from '../../src/quantize/calibrate.js';
 import { compareOutputs, integerOps, optimizedOps } from '../../src/quantize/evaluate.js';
-import { foldBatchNorm } from '../../src/quantize/fold-bn.js';
+import { optimizeModel } from '../../src/passes/index.js';
 import { cloneModel, probeTypes } from '../../src/quantize/graph-util.js';
 import { activationParams, applyQdq, planQdq, quantizeBias, quantizeWeight } from '../../src/quantize/qdq.js';
 import { quantizeModel } from '../../src/quantize/index.js';
 import { resnetTiny, warpNet, mlpAttention } from './models.js';
-import { FP32_ABS, INT8_SQNR_MIN_DB } from './tolerances.js';
+import { INT8_SQNR_MIN_DB } from './tolerances.js';
 
 test('activation parameters: uint8 asymmetric holds 0 exactly, int8 symmetric has zero point 0', () => {
   const u = activationParams({ min: -1, max: 3 }, 'uint8');
@@ -36,23 +36,16 @@ test('weights: symmetric int8 per output channel; bias int32 at s_x·s_w', () =>
   assert.equal(warnings.length, 0);
 });
 
-test('BN folding (temporary private step) keeps the FP32 function', async () => {
-  const m = resnetTiny();
-  const before = encodeModel(m);
-  const folded = cloneModel(m);
-  assert.equal(foldBatchNorm(folded), 6);
-  assert.deepEqual(verify(folded), []);
-  assert.equal(folded.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length, 0);
-  assert.equal(folded.graph.nodes.length, m.graph.nodes.length - 6);
-  const { samples } = await loadSamples(m, { kind: 'random', count: 2 });
-  const [e] = await compareOutputs(before, encodeModel(folded), samples);
-  assert.ok(e.maxAbs < FP32_ABS, `max abs ${e.maxAbs}`);
+test('quantizeModel runs kiln\'s optimizer first: BatchNormalization is folded before weights are quantized', async () => {
+  const { model, report } = await quantizeModel(resnetTiny(), { mode: 'int8', calib: { kind: 'random', count: 8 }, speedRuns: 0 });
+  assert.equal(report.foldedBatchNorm, 6);
+  assert.equal(model.graph.nodes.filter((n) => n.opType === 'BatchNormalization').length, 0);
+  assert.ok(report.notes.some((n) => /fuse-conv-bn ×6/.test(n)), report.notes.join('\n'));
 });
 
 test('resnet_tiny: every conv, the residual adds, pooling and the FC run as integer kernels in onnxruntime', async () => {
-  const m = resnetTiny();
-  const fp32 = encodeModel(m);
-  foldBatchNorm(m);
+  const fp32 = encodeModel(resnetTiny());
+  const m = (await optimizeModel(resnetTiny(), { verify: false })).model;
   const { samples } = await loadSamples(m, { kind: 'random', count: 8 });
   const info = await probeTypes(m, samples[0]);
   const plan = planQdq(m, info, { activations: 'uint8' });
@@ -149,8 +142,7 @@ test('the default weight width leaves the fused integer kernel as exact as the Q
   if (!existsSync(photos)) return t.skip(`${photos} absent (Debian mate-backgrounds)`);
   const { defaultWeightBits } = await import('../../src/quantize/qdq.js');
   const { Evaluator } = await import('../../src/quantize/evaluate.js');
-  const m = resnetTiny({ size: 64 });
-  foldBatchNorm(m);
+  const m = (await optimizeModel(resnetTiny({ size: 64 }), { verify: false })).model;
   const set = await loadSamples(m, { kind: 'images', dir: photos, count: 8, preprocess: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } });
   const info = await probeTypes(m, set.samples[0]);
   const plan = planQdq(cloneModel(m), info, { activations: 'uint8' });

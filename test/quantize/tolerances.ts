@@ -8,5 +8,3 @@
 export const INT8_SQNR_MIN_DB = 25;
 export const INT8_DYNAMIC_SQNR_MIN_DB = 22;
 export const FP16_SQNR_MIN_DB = 50;
-/** Transformations that must not change the math at all (BN folding): float32 rounding only. */
-export const FP32_ABS = 1e-4;
