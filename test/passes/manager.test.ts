@@ -2,7 +2,10 @@
 // differential comparison itself.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Tensor } from '../../src/ir/tensor.js';
+import { encodeNpy, encodeTensorProto } from '../../src/onnx/tensor-file.js';
 import { join } from 'node:path';
 import { UsageError } from '../../src/errors.js';
 import { DataType } from '../../src/ir/dtype.js';
@@ -137,6 +140,24 @@ describe('optimizeModel', () => {
       b.output(b.op('Relu', [b.op('Identity', [x])]), F);
     });
     await assert.rejects(optimizeModel(m), (e: unknown) => e instanceof UsageError && /dim 2 \(H\) is dynamic; give --input-shape x=1x3xNxN/.test(e.message));
+  });
+
+  test('--inputs DIR: verification runs on the given .npy / .pb tensors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-inputs-'));
+    try {
+      const x = Tensor.from(F, [1, 3, 8, 8], rand(192, 42));
+      writeFileSync(join(dir, 'x.npy'), encodeNpy(x));
+      const r = await optimizeModel(busy(), { inputShapes: { x: [1, 3, 8, 8] }, inputsDir: dir });
+      assert.deepEqual(r.report.verification!.inputs.map((i) => i.source), [join(dir, 'x.npy')]);
+      rmSync(join(dir, 'x.npy'));
+      writeFileSync(join(dir, 'input_0.pb'), encodeTensorProto(x, 'x'));
+      const p = await optimizeModel(busy(), { inputShapes: { x: [1, 3, 8, 8] }, inputsDir: dir });
+      assert.deepEqual(p.report.verification!.inputs.map((i) => i.source), [join(dir, 'input_0.pb')]);
+      rmSync(join(dir, 'input_0.pb'));
+      await assert.rejects(optimizeModel(busy(), { inputShapes: { x: [1, 3, 8, 8] }, inputsDir: dir }), /has no file for input 'x'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('ortLevel adds onnxruntime offline output with a hardware note, still verified', async () => {
