@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'src/onnx/generated/', 'training/', 'models/', '.cache/', 'web/vendor/', 'out/'] },
@@ -11,6 +12,7 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  { languageOptions: { globals: { ...globals.node } } },
   // Only the CLI, scripts, benchmarks and tests talk to the terminal.
-  { files: ['src/cli/**', 'scripts/**', 'bench/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['src/cli/**', 'scripts/**', 'bench/**', 'test/**', 'bin/**'], rules: { 'no-console': 'off' } },
 );
