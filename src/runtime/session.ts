@@ -88,9 +88,10 @@ export async function createSession(model: string | Uint8Array, opts: SessionOpt
   }
 }
 
-export async function run(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, label = 'model'): Promise<Record<string, ort.Tensor>> {
+/** `fetches` may hold pre-allocated output tensors, which onnxruntime then writes into (no per-run allocation). */
+export async function run(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, label = 'model', fetches?: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
   try {
-    return await session.run(feeds);
+    return await (fetches ? session.run(feeds, fetches) : session.run(feeds));
   } catch (e) {
     throw new KilnError(`${label}: inference failed: ${(e as Error).message}`, { cause: e });
   }
