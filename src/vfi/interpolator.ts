@@ -176,10 +176,22 @@ export class Interpolator {
     return this.tileBufs;
   }
 
+  /**
+   * Output buffers onnxruntime writes into, one per input size. Not for a fixed-t model, whose
+   * results are kept as inputs of the next recursion step.
+   */
+  private outputs = new Map<string, ort.Tensor>();
+
   private async runModel(a: Float32Array, b: Float32Array, w: number, h: number, t: number, key: string | null): Promise<Float32Array> {
     const feeds = this.adapter.feeds(a, b, h, w, t, this.scale, key);
+    let fetches: Record<string, ort.Tensor> | undefined;
+    if (!this.adapter.fixedT) {
+      let o = this.outputs.get(`${w}x${h}`);
+      if (!o) this.outputs.set(`${w}x${h}`, (o = new ort.Tensor('float32', new Float32Array(3 * w * h), [1, 3, h, w])));
+      fetches = { [this.adapter.outputName]: o };
+    }
     const t0 = performance.now();
-    const result = await run(this.session, feeds, this.file);
+    const result = await run(this.session, feeds, this.file, fetches);
     this.runMs += performance.now() - t0;
     this.runs++;
     const out = result[this.adapter.outputName];
