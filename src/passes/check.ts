@@ -10,10 +10,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
-import { fromHalfBits, rng } from '../bench/inputs.js';
+import { fromHalfBits, randomTensor } from '../bench/inputs.js';
 import { DataType, dtypeInfo, dtypeName } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
-import { floatToHalfBits } from '../ir/half.js';
 import { readNpy, readTensorProto, toOrtTensor } from '../onnx/tensor-file.js';
 import { createSession, ort, run, type OptLevel } from '../runtime/session.js';
 
@@ -127,26 +126,15 @@ function readInputsDir(dir: string): Map<string, { file: string; tensor: ort.Ten
   return out;
 }
 
-/** Seeded random input: floats uniform in [−1, 1), ints in [0, 10), bools 0/1. */
+/**
+ * Seeded random input, the same generator the benchmarks use (src/bench/inputs.ts): floats in
+ * [0, 1) like normalised images (inputs far outside a model's domain can make a discontinuous
+ * model — floor/compare on flows — flip on 1-ulp differences), integers in [0, 10), bools 0/1.
+ */
 function randomOrt(dt: DataType, shape: number[], seed: number, name: string): ort.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const r = rng(seed);
   const type = dtypeInfo(dt).ort;
-  switch (type) {
-    case 'float32': return new ort.Tensor('float32', Float32Array.from({ length: n }, () => 2 * r() - 1), shape);
-    case 'float64': return new ort.Tensor('float64', Float64Array.from({ length: n }, () => 2 * r() - 1), shape);
-    case 'float16': {
-      const f = Float32Array.from({ length: n }, () => 2 * r() - 1);
-      return new ort.Tensor('float16', Uint16Array.from(f, floatToHalfBits), shape);
-    }
-    case 'bool': return new ort.Tensor('bool', Uint8Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0)), shape);
-    case 'int64': return new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => BigInt(Math.floor(r() * 10))), shape);
-    case 'uint64': return new ort.Tensor('uint64', BigUint64Array.from({ length: n }, () => BigInt(Math.floor(r() * 10))), shape);
-    case 'int32': return new ort.Tensor('int32', Int32Array.from({ length: n }, () => Math.floor(r() * 10)), shape);
-    case 'uint8': return new ort.Tensor('uint8', Uint8Array.from({ length: n }, () => Math.floor(r() * 256)), shape);
-    case 'int8': return new ort.Tensor('int8', Int8Array.from({ length: n }, () => Math.floor(r() * 256) - 128), shape);
-    default: throw new UsageError(`input '${name}' is ${dtypeName(dt)}; kiln cannot make random inputs of that type (give --inputs DIR)`);
-  }
+  if (!type || type === 'string' || type === 'int4' || type === 'uint4') throw new UsageError(`input '${name}' is ${dtypeName(dt)}; kiln cannot make random inputs of that type (give --inputs DIR)`);
+  return randomTensor({ name, type, shape }, seed);
 }
 
 function values(t: ort.Tensor): Float64Array {

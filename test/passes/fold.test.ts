@@ -43,8 +43,7 @@ describe('fold-constants', () => {
       const x = b.input('x', F, [3]);
       const c = b.op('Mystery', [b.floats('a', [3], [1, 2, 3])], {}, { domain: 'com.example' });
       b.output(b.op('Add', [x, c]), F, [3]);
-    });
-    m.opsetImports.set('com.example', 1);
+    }, 17, { 'com.example': 1 });
     const r = apply(m, 'fold-constants');
     assertUnchanged(r);
     assert.match(r.notes.map((n) => n.reason).join('\n'), /not folded because domain 'com.example' has no evaluator/);

@@ -11,8 +11,8 @@ import { compareModels, formatComparison, makeFeeds } from '../../src/passes/che
 import { optimizeGraph } from '../../src/passes/index.js';
 import type { Note, PassStats } from '../../src/passes/manager.js';
 
-export function build(f: (b: ModelBuilder) => void, opset = 17): Model {
-  const b = new ModelBuilder({ opset });
+export function build(f: (b: ModelBuilder) => void, opset = 17, opsets?: Record<string, number>): Model {
+  const b = new ModelBuilder({ opset, opsets });
   f(b);
   return b.build();
 }
