@@ -39,6 +39,7 @@ import fuseMatmulAdd from './fuse-matmul-add.js';
 import fusePadIntoConv from './fuse-pad-into-conv.js';
 import fuseReshapes from './fuse-reshapes.js';
 import fuseSqueezeUnsqueeze from './fuse-squeeze-unsqueeze.js';
+import fuseTransposeIntoGemm from './fuse-transpose-into-gemm.js';
 import fuseTransposes from './fuse-transposes.js';
 import { rulePass, type Rule } from './rules.js';
 
@@ -71,6 +72,7 @@ export const PASSES: readonly Pass[] = [
   fusePadIntoConv,
   fuseMatmulAdd,
   fuseTransposes,
+  fuseTransposeIntoGemm,
   fuseReshapes,
   fuseSqueezeUnsqueeze,
   eliminateCommonSubexpressions,

@@ -318,3 +318,27 @@ describe('fuse-squeeze-unsqueeze', () => {
     assertUnchanged(apply(m, 'fuse-squeeze-unsqueeze'));
   });
 });
+
+describe('fuse-transpose-into-gemm', () => {
+  test('absorb_transposes_into_trans_flags', async () => {
+    const m = build((b) => {
+      const a = b.input('a', F, [8, 4]);
+      const w = b.input('w', F, [8, 5]);
+      const y = b.op('Gemm', [b.op('Transpose', [a], { perm: [1, 0] }), b.op('Transpose', [w], { perm: [1, 0] }), b.floats('c', [5], rand(5))], { transB: 1 });
+      b.output(y, F);
+    });
+    const r = apply(m, ['fuse-transpose-into-gemm']);
+    assert.deepEqual(ops(m), ['Gemm']);
+    assert.equal(m.graph.nodes[0].getInt('transA'), 1);
+    assert.equal(m.graph.nodes[0].getInt('transB'), 0);
+    await assertEquivalent(r);
+  });
+  test('keep_3d_transpose_before_gemm_input', () => {
+    const m = build((b) => {
+      const a = b.input('a', F, [1, 4, 8]);
+      const flat = b.op('Reshape', [b.op('Transpose', [a], { perm: [0, 2, 1] }), b.ints('s', [8, 4])]);
+      b.output(b.op('Gemm', [flat, b.floats('w', [4, 5], rand(20))]), F);
+    });
+    assertUnchanged(apply(m, 'fuse-transpose-into-gemm'));
+  });
+});
