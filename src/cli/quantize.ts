@@ -53,7 +53,7 @@ export function command(): Command {
     .option('--calibrator <name>', 'minmax | percentile | entropy', 'minmax')
     .option('--percentile <p>', 'percentile calibrator: share of values kept, in % (default 99.99)')
     .option('--activations <type>', 'uint8 (asymmetric, default: faster on x86) | int8 (symmetric)', 'uint8')
-    .option('--weight-bits <n>', '8, or 7 (reduce range; default on x86 CPUs without VNNI, whose u8×s8 kernel saturates with 8-bit weights)')
+    .option('--weight-bits <n>', '8 (default), or 7 (reduce range: no u8×s8 saturation on x86 CPUs without VNNI, coarser weights)')
     .option('--exclude <list>', 'keep these float: op:GridSample,node:NAME (repeatable)', collect, [])
     .option('--keep-io-types', 'fp16: keep float32 inputs and outputs (Casts inside)')
     .option('--budget <spec>', 'quality to keep: psnr=38, sqnr=30 or top1=99 (keeps the fewest layers float that meet it)')

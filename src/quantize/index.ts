@@ -15,7 +15,7 @@ import { Evaluator, INTEGER_OPS, integerOps, measureSpeed, optimizedOps, type Ou
 import { optimizeModel } from '../passes/index.js';
 import { convertFp16, DEFAULT_FP16_BLOCK } from './fp16.js';
 import { cloneModel, computedValues, probeTypes, withExtraOutputs, type Sample, type ValueInfo } from './graph-util.js';
-import { activationParams, applyQdq, defaultWeightBits, nodeKey, planQdq, type ActType, type KeptFloat, type PlanOptions } from './qdq.js';
+import { activationParams, applyQdq, weightBitsNote, nodeKey, planQdq, type ActType, type KeptFloat, type PlanOptions } from './qdq.js';
 import { analyze, defaultBudget, quality, tensorSqnr, type Budget, type SensitivityResult } from './sensitivity.js';
 
 export type Mode = 'int8' | 'int8-dynamic' | 'fp16' | 'auto';
@@ -30,7 +30,7 @@ export interface QuantizeOptions {
   calibrator?: Calibrator;
   percentile?: number;
   activations?: ActType;
-  /** Weight width (default: 7 on x86 without VNNI, else 8; see defaultWeightBits). */
+  /** Weight width (default 8; 7 = reduce range, see weightBitsNote). */
   weightBits?: 7 | 8;
   /** `op:GridSample`, `node:NAME` (comma lists allowed). */
   exclude?: readonly string[];
@@ -204,9 +204,10 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   } else {
     const act = opts.activations ?? 'uint8';
     const calibrator = opts.calibrator ?? 'minmax';
-    const wb = opts.weightBits ? { bits: opts.weightBits, why: 'chosen with --weight-bits' } : defaultWeightBits();
+    const wb = { bits: opts.weightBits ?? 8 };
     if (wb.bits !== 7 && wb.bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${wb.bits}`);
-    notes.push(`weights ${wb.bits}-bit: ${wb.why}`);
+    const wnote = weightBitsNote(wb.bits);
+    if (wnote) notes.push(wnote);
     Object.assign(report.calibration!, { calibrator, activations: act, weightBits: wb.bits, ...(calibrator === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) });
     const base: PlanOptions = { activations: act, excludeOps: ex.ops, excludeNodes: ex.nodes };
     const ranges = new Map<string, Range>();

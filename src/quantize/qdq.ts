@@ -26,33 +26,33 @@ import { constTensor, dropDeadConstants, isFloatConstant, soleConsumer, swapNode
  * Activation encoding. uint8 asymmetric is the default: onnxruntime's x86 integer GEMM is u8×s8,
  * and with symmetric int8 activations the Relu after a Conv is not folded into the next Q
  * (ReluQuantFusion needs the type's lowest zero point), so fewer convs fuse. Measured here
- * (corpus ResNet-18, bench/results/quantize.json): uint8 fuses all 20 convs and runs ~1.9× FP32;
- * int8 symmetric fuses 9 and is barely faster than FP32, at similar accuracy once weights are
- * 7-bit (with saturating 8-bit weights int8 activations lost a further 15 dB).
+ * (corpus ResNet-18, bench/results/quantize.json): uint8 fuses all 20 convs and runs ~1.9–2.0×
+ * FP32; int8 symmetric fuses 9 and runs ~1.0×, and its output SQNR is 16.6 dB against 31.9 dB
+ * for uint8 with 8-bit weights (29.3 vs 30.2 dB with 7-bit weights, where nothing saturates).
  */
 export type ActType = 'uint8' | 'int8';
 export const ACT_TYPES: readonly ActType[] = ['uint8', 'int8'];
 
 /**
- * Weight width for this CPU. x86 without VNNI computes u8×s8 products with vpmaddubsw, which
- * adds pairs into int16 and saturates at 8-bit weights; 7-bit weights (onnxruntime's
- * reduce_range) cannot overflow it. Measured on this project's AVX2 EPYC with the corpus
- * ResNet-18 and real photos: 8-bit weights 29.64 dB output SQNR fused vs 34.80 dB for the same
- * QDQ model run unfused (the saturation costs 5 dB); 7-bit weights 30.49 dB fused, 30.58 dB
- * unfused. With VNNI (vpdpbusd accumulates in int32) or on ARM, 8 bits lose nothing.
+ * Weight width. 8 bits by default, and a note when this CPU cannot run them exactly: x86 without
+ * VNNI computes u8×s8 products with vpmaddubsw, which adds pairs into int16 and saturates; 7-bit
+ * weights (onnxruntime's reduce_range) cannot overflow it but are coarser. Measured on this
+ * project's AVX2 EPYC, corpus ResNet-18, output SQNR vs FP32 (fused kernel / same QDQ model run
+ * unfused): 16 calibration photos, 20 others scored: 8-bit 31.86 / 34.27 dB, 7-bit 30.21 / 30.22;
+ * 9 + 3 nature photos: 8-bit 29.64 / 34.80, 7-bit 30.49 / 30.58. Saturation costs 2.4–5 dB, the
+ * coarser weights about as much: no default wins here, and 8 bits are exact on the VNNI and ARM
+ * CPUs models are deployed to, so 8 stays the default and --weight-bits 7 is offered.
  */
-export function defaultWeightBits(): { bits: 7 | 8; why: string } {
-  if (process.arch !== 'x64' && process.arch !== 'ia32') return { bits: 8, why: `${process.arch}: integer dot products accumulate in int32` };
+export function weightBitsNote(bits: 7 | 8): string | null {
+  if (bits === 7 || (process.arch !== 'x64' && process.arch !== 'ia32')) return null;
   let flags = '';
   try {
     flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
   } catch {
-    return { bits: 8, why: 'CPU flags unknown (no /proc/cpuinfo): assuming VNNI' };
+    return null;
   }
-  const vnni = /\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(flags);
-  return vnni
-    ? { bits: 8, why: 'this CPU has VNNI (u8×s8 products accumulate in int32)' }
-    : { bits: 7, why: 'this x86 CPU has no VNNI: its u8×s8 kernel (vpmaddubsw) saturates int16 pair sums with 8-bit weights, 7-bit weights cannot overflow (onnxruntime reduce_range); pass --weight-bits 8 when the model will run on a VNNI CPU' };
+  if (/\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(flags)) return null;
+  return 'this x86 CPU has no VNNI: its u8×s8 kernel saturates int16 pair sums with 8-bit weights, so the error and speed measured here are those of this CPU (2.4–5 dB SQNR below exact QDQ math on ResNet-18); --weight-bits 7 avoids the saturation at the price of coarser weights (−1.7 to +0.9 dB net, measured)';
 }
 
 export interface QParams {

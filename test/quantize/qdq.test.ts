@@ -136,11 +136,11 @@ test('Concat of quantized branches fuses to QLinearConcat; ConvTranspose (not fu
   assert.deepEqual(report.warnings.filter((w) => /fused/.test(w)), [], 'every quantized layer was fused');
 });
 
-test('the default weight width leaves the fused integer kernel as exact as the QDQ math (no u8×s8 saturation)', async (t) => {
+test('7-bit weights run exactly in the fused kernel; on x86 without VNNI 8-bit weights saturate (what the report notes)', async (t) => {
   const { existsSync } = await import('node:fs');
   const photos = '/usr/share/backgrounds/mate/nature';
   if (!existsSync(photos)) return t.skip(`${photos} absent (Debian mate-backgrounds)`);
-  const { defaultWeightBits } = await import('../../src/quantize/qdq.js');
+  const { weightBitsNote } = await import('../../src/quantize/qdq.js');
   const { Evaluator } = await import('../../src/quantize/evaluate.js');
   const m = (await optimizeModel(resnetTiny({ size: 64 }), { verify: false })).model;
   const set = await loadSamples(m, { kind: 'images', dir: photos, count: 8, preprocess: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } });
@@ -154,15 +154,12 @@ test('the default weight width leaves the fused integer kernel as exact as the Q
     const b = encodeModel(applyQdq(c, planQdq(c, info, { activations: 'uint8' }), ranges, 'uint8', [], bits));
     return [(await fused.score(b))[0].sqnr, (await exact.score(b))[0].sqnr];
   };
-  const { bits, why } = defaultWeightBits();
-  const [f, e] = await sqnr(bits);
-  t.diagnostic(`default ${bits}-bit (${why.slice(0, 40)}…): fused ${f.toFixed(2)} dB, unfused ${e.toFixed(2)} dB`);
-  assert.ok(Math.abs(f - e) < 1, `fused ${f.toFixed(2)} dB vs exact ${e.toFixed(2)} dB: the integer kernel loses accuracy at ${bits}-bit weights`);
-  if (bits === 7) {
-    const [f8, e8] = await sqnr(8);
-    t.diagnostic(`8-bit here: fused ${f8.toFixed(2)} dB, unfused ${e8.toFixed(2)} dB`);
-    assert.ok(f > f8, `7-bit (${f.toFixed(2)} dB) should beat saturated 8-bit (${f8.toFixed(2)} dB) on a CPU without VNNI`);
-  }
+  const [f7, e7] = await sqnr(7);
+  const [f8, e8] = await sqnr(8);
+  t.diagnostic(`7-bit: fused ${f7.toFixed(2)} dB, unfused ${e7.toFixed(2)} dB; 8-bit: fused ${f8.toFixed(2)} dB, unfused ${e8.toFixed(2)} dB`);
+  assert.ok(Math.abs(f7 - e7) < 0.5, 'no saturation with 7-bit weights');
+  if (weightBitsNote(8)) assert.ok(f8 < e8 - 1, `this CPU has no VNNI: 8-bit weights should lose > 1 dB to saturation (fused ${f8.toFixed(2)}, exact ${e8.toFixed(2)})`);
+  else assert.ok(Math.abs(f8 - e8) < 0.5, 'with VNNI 8-bit weights run exactly');
 });
 
 test('7-bit weights use ±63', () => {
