@@ -127,7 +127,9 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
   const schedule = job.fps ? new Schedule(info.rate, job.fps) : Schedule.forFactor(info.rate, job.factor ?? 2);
   if (toNumber(schedule.outRate) <= toNumber(info.rate)) throw new UsageError(`--fps ${format(schedule.outRate)} is not above the input's ${format(info.rate)} fps; kiln only raises frame rates`);
 
-  const interp = await openSlots(job.model, info.width, info.height, { adapter: job.adapter, session: job.session, tile: job.tile, tileOverlap: job.tileOverlap, scale: job.scale }, job.inWorker !== false);
+  // onnxruntime's idle threads spin by default; here two ffmpeg processes need those cores too.
+  const session = { ...job.session, config: { 'session.intra_op.allow_spinning': '0', ...job.session?.config } };
+  const interp = await openSlots(job.model, info.width, info.height, { adapter: job.adapter, session, tile: job.tile, tileOverlap: job.tileOverlap, scale: job.scale }, job.inWorker !== false);
   if (interp.info.fixedT && !schedule.dyadic) {
     await interp.close();
     throw new UsageError(`${job.model} has no timestep input (t is fixed at 0.5), so it can only make 2x, 4x or 8x; ${format(info.rate)} → ${format(schedule.outRate)} fps needs other timesteps`);
