@@ -162,6 +162,8 @@ export async function run(ctx: BenchContext): Promise<Report> {
     ctx.log(`rendering ${seconds} s clips at ${label}`);
     const { truth, input } = clipsFor(size, seconds);
     for (const m of models) {
+      // The flow fixture is a toy (a global shift found by brute force): only at 640x480.
+      if (m.file === fixture('kiln_flow') && size.width !== 640) continue;
       const out = path.join(outDir, `kiln-${label}.mp4`);
       ctx.log(`kiln interpolate ${label} with ${m.label}`);
       const r = await timed(process.execPath, [kiln, 'interpolate', input, '-o', out, '--model', m.file, '--json']);
