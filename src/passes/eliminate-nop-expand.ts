@@ -3,7 +3,7 @@
 //   is 1 or equals x's dim there (a symbolic dim of x only against 1); y is not a graph output.
 // Formula: broadcast(shape(x), shape) = shape(x) ⇒ Expand is the identity.
 import { rulePass, type Rule } from './rules.js';
-import { constInts } from './util.js';
+import { constInts, shapeOf } from './util.js';
 
 export const rules: Rule[] = [
   {
@@ -13,7 +13,7 @@ export const rules: Rule[] = [
     apply: (_c, n) => {
       const x = n.input(0);
       const s = constInts(n.input(1));
-      const dims = x?.shape;
+      const dims = shapeOf(x);
       if (!s || !dims || s.length > dims.length) return null;
       const off = dims.length - s.length;
       return s.every((d, i) => d === 1 || d === dims[off + i]) ? x : null;

@@ -4,7 +4,7 @@
 //   target copies them (0) or infers them (−1, with every other dim matched); y is not a graph output.
 // Formula: a reshape to the same shape is the identity.
 import { rulePass, type Rule } from './rules.js';
-import { constInts } from './util.js';
+import { constInts, shapeOf } from './util.js';
 
 export const rules: Rule[] = [
   {
@@ -14,7 +14,7 @@ export const rules: Rule[] = [
     apply: (_c, n) => {
       const x = n.input(0);
       const shape = constInts(n.input(1));
-      const dims = x?.shape;
+      const dims = shapeOf(x);
       if (!shape || !dims || shape.length !== dims.length) return null;
       const allowZero = n.getInt('allowzero', 0) === 1;
       let inferred = 0;

@@ -4,7 +4,7 @@
 //   a symbolic dim only with end ≥ 2^31); y is not a graph output.
 // Formula: x[0:d:1] = x on every axis.
 import { rulePass, type Rule } from './rules.js';
-import { constInts } from './util.js';
+import { constInts, shapeOf } from './util.js';
 
 const HUGE = 2 ** 31 - 1;
 
@@ -28,7 +28,7 @@ export const rules: Rule[] = [
         axes = n.getInts('axes');
       }
       if (!starts || !ends) return null;
-      const dims = x?.shape;
+      const dims = shapeOf(x);
       for (let i = 0; i < starts.length; i++) {
         if ((steps?.[i] ?? 1) !== 1) return null;
         const axis = axes?.[i] ?? i;

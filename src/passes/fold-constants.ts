@@ -9,7 +9,7 @@ import type { Node, Value } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import { cannotEvaluate, evaluate } from './eval/run.js';
 import { nodePass } from './types.js';
-import { constant } from './util.js';
+import { constant, shapeOf } from './util.js';
 
 interface M {
   node: Node;
@@ -38,7 +38,7 @@ export default nodePass<M>({
     }
     const inSize = ins.reduce((s, t) => s + (t?.size ?? 0), 0);
     // Shape inference usually knows the result size: refuse big results before computing them.
-    const known = n.outputs.map((v) => v?.shape);
+    const known = n.outputs.map((v) => shapeOf(v));
     if (known.every((s) => s && s.every((d) => typeof d === 'number'))) {
       const size = known.reduce((acc, s) => acc + (s as number[]).reduce((a, b) => a * b, 1), 0);
       if (size > ctx.foldLimit && size > inSize) {

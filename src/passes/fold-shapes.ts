@@ -8,7 +8,7 @@ import type { Node } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import { shapeTensor } from './eval/table.js';
 import { nodePass } from './types.js';
-import { isOp } from './util.js';
+import { isOp, shapeOf } from './util.js';
 
 interface M {
   node: Node;
@@ -24,7 +24,7 @@ export default nodePass<M>({
   needsShapes: true,
   match(ctx, n) {
     if (!isOp(n, 'Shape') && !isOp(n, 'Size')) return null;
-    const dims = n.input(0)?.shape;
+    const dims = shapeOf(n.input(0));
     if (!dims) return null;
     let value: Tensor;
     if (isOp(n, 'Shape')) {

@@ -7,7 +7,7 @@
 import { isFloat } from '../ir/dtype.js';
 import type { Node, Value } from '../ir/graph.js';
 import { nodePass } from './types.js';
-import { isOp, producedBy, retarget, soleConsumer } from './util.js';
+import { isOp, producedBy, retarget, shapeOf, soleConsumer } from './util.js';
 
 interface M {
   node: Node;
@@ -28,7 +28,7 @@ export default nodePass<M>({
       const mm = producedBy(n.input(side), 'MatMul');
       const c = n.input(1 - side);
       if (!mm || !c) continue;
-      const a = mm.input(0)?.shape, b = mm.input(1)?.shape, cs = c.shape, y = mm.output(0).shape;
+      const a = shapeOf(mm.input(0)), b = shapeOf(mm.input(1)), cs = shapeOf(c), y = shapeOf(mm.output(0));
       const why =
         soleConsumer(mm.output(0)) !== n ? 'the MatMul output has other readers' :
         !a || !b || a.length !== 2 || b.length !== 2 ? 'its operands are not both known to be 2-D' :

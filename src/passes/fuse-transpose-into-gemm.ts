@@ -5,7 +5,7 @@
 // Formula: Gemm reads op(A) = transA ? Aᵀ : A, so Gemm(Aᵀ, transA=t) = Gemm(A, transA=1−t).
 import type { Node } from '../ir/graph.js';
 import { nodePass } from './types.js';
-import { constant, isOp, producedBy } from './util.js';
+import { constant, isOp, producedBy, rankOf } from './util.js';
 
 interface M {
   node: Node;
@@ -25,7 +25,7 @@ export default nodePass<M>({
       const t = producedBy(n.input(slot), 'Transpose');
       if (!t || constant(t.input(0))) continue;
       const perm = t.getInts('perm');
-      const rank = t.input(0)?.shape?.length;
+      const rank = rankOf(t.input(0));
       if ((perm && perm.join(',') === '1,0') || (!perm && rank === 2)) return { node: n, nodes: [t], slot, t };
     }
     return null;

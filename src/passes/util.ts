@@ -31,14 +31,34 @@ export function producedBy(v: Value | null | undefined, op: string): Node | unde
 
 export const isOp = (n: Node, op: string): boolean => n.opType === op && n.domain === '';
 
+/**
+ * The shape a pass may rely on. Initializers: their dims; graph inputs: as declared (fixed by
+ * --input-shape); other values: kiln's own inference first — value_info written by an exporter
+ * can be stale or keep symbolic dims that --input-shape has since fixed — falling back to the
+ * declared shape. When both are known and contradict each other, neither is trusted.
+ */
+export function shapeOf(v: Value | null | undefined): readonly Dim[] | undefined {
+  if (!v) return undefined;
+  if (v.initializer) return v.initializer.dims;
+  const declared = v.type && v.type.kind !== 'opaque' ? v.type.shape : undefined;
+  if (v.isGraphInput) return declared;
+  const inferred = v.inferred?.shape;
+  if (inferred && declared && !compatible(inferred, declared)) return undefined;
+  return inferred ?? declared;
+}
+
+function compatible(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => typeof d !== 'number' || typeof b[i] !== 'number' || d === b[i]);
+}
+
 /** Static shape (every dim a number) or undefined. */
 export function staticShape(v: Value | null | undefined): number[] | undefined {
-  const s = v?.shape;
+  const s = shapeOf(v);
   if (!s || s.some((d) => typeof d !== 'number' || d < 0)) return undefined;
   return s as number[];
 }
 
-export const rankOf = (v: Value | null | undefined): number | undefined => v?.shape?.length;
+export const rankOf = (v: Value | null | undefined): number | undefined => shapeOf(v)?.length;
 
 /** True when the node's outputs other than `keep` are absent or unread. */
 export function otherOutputsUnused(n: Node, keep = 0): boolean {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
+import { tensorType } from '../../src/ir/graph.js';
 import { apply, assertEquivalent, assertUnchanged, build, count, ops, rand } from './helpers.js';
 
 const F = DataType.FLOAT;
@@ -95,6 +96,28 @@ describe('fold-shapes', () => {
     assert.deepEqual(m.graph.nodes[0].input(1)!.initializer!.toNumbers(), [2, -1]);
     assert.deepEqual(m.graph.inputs[0].shape, [2, 3, 4, 5], 'the input is specialised to the given shape');
     await assertEquivalent(r, { inputShapes });
+  });
+  test('fold_shape_whose_exporter_value_info_keeps_symbolic_dims', async () => {
+    // torch.onnx writes value_info with the dynamic dims it exported; --input-shape fixes them
+    // for kiln's own inference, which must win over the stale declaration.
+    const m = build((b) => {
+      const x = b.input('x', F, ['N', 3, 4, 5]);
+      const r = b.op('Relu', [x]);
+      r.type = tensorType(F, ['N', 3, 4, 5]);
+      b.output(b.op('Reshape', [r, b.op('Shape', [r])]), F);
+    });
+    const run = apply(m, ['fold-shapes'], { inputShapes: { x: [2, 3, 4, 5] } });
+    assert.equal(count(m, 'Shape'), 0);
+    await assertEquivalent(run, { inputShapes: { x: [2, 3, 4, 5] } });
+  });
+  test('keep_shape_when_declared_and_inferred_shapes_contradict', () => {
+    const m = build((b) => {
+      const x = b.input('x', F, [2, 3]);
+      const r = b.op('Relu', [x]);
+      b.output(b.op('Reshape', [r, b.op('Shape', [r])]), F);
+    });
+    m.graph.nodes[0].output(0).type = tensorType(F, [3, 2]); // a wrong value_info
+    assertUnchanged(apply(m, ['fold-shapes']));
   });
   test('keep_shape_with_symbolic_dims', async () => {
     const m = build((b) => {
