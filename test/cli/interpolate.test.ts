@@ -129,3 +129,20 @@ test('image mode: the middle frame, and --frames N into a numbered pattern', asy
   assert.match(bad.stderr, /needs one %d/);
   assert.deepEqual(readdirSync(dir).sort(), ['f_01.png', 'f_02.png', 'f_03.png', 'mid.png']);
 });
+
+test('--profile sets up the session from src/runtime/profiles.ts and refuses one this process cannot run', async (t) => {
+  const why = skipReason();
+  if (why) return t.skip(why);
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-prof-'));
+  const ok = kiln([cutClip(), '-o', join(dir, 'edge.mp4'), '--model', model('kiln_blend'), '--profile', 'edge', '--json']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stderr, /profile 'edge' targets fp16; interpolate runs the model file as given/);
+  assert.equal(JSON.parse(ok.stdout).framesOut, 40);
+  const browser = kiln([cutClip(), '-o', join(dir, 'b.mp4'), '--model', model('kiln_blend'), '--profile', 'browser-wasm']);
+  assert.equal(browser.status, 1);
+  assert.match(browser.stderr, /runs in a browser/);
+  const unknown = kiln([cutClip(), '-o', join(dir, 'u.mp4'), '--model', model('kiln_blend'), '--profile', 'mainframe']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown profile 'mainframe'/);
+  assert.deepEqual(readdirSync(dir), ['edge.mp4']);
+});
