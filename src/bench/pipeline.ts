@@ -138,18 +138,20 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
       rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: '', skipped: `failed: ${(e as Error).message}` });
     }
   }
-  // Combined: every available stage in registry order, each applied to the previous result.
+  // Combined: every stage that ran on its own, in registry order, each applied to the previous
+  // result. A stage that failed on its own, or fails on the previous stages' output, is left out
+  // and named, so one broken rewrite does not hide what the others achieve together.
   {
     let model: Uint8Array = original;
     let session: SessionOptions = { provider };
     let preallocate = false;
     const used: string[] = [];
     const missing: string[] = [];
-    let failed: string | null = null;
     for (const stage of STAGES) {
       const fn = loaded.get(stage.id);
-      if (typeof fn !== 'function') {
-        missing.push(`${stage.id}: ${fn}`);
+      const own = rows.find((r) => r.id === stage.id);
+      if (typeof fn !== 'function' || own?.skipped) {
+        missing.push(`${stage.id}: ${typeof fn === 'function' ? own?.skipped : fn}`);
         continue;
       }
       try {
@@ -159,12 +161,12 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
         preallocate ||= r.preallocateOutputs ?? false;
         used.push(stage.id);
       } catch (e) {
-        failed = `failed in ${stage.id}: ${(e as Error).message}`;
-        break;
+        // Even a UsageError here is a combination problem (the options passed the stage's own run).
+        missing.push(`${stage.id}: failed on the output of ${used.join(' → ') || 'the original'}: ${(e as Error).message}`);
       }
     }
     const note = `${used.join(' → ') || 'nothing'}${missing.length ? ` (without ${missing.join('; ')})` : ''}`;
-    rows.push({ id: 'combined', title: `combined (profile ${p.name})`, runtime: 'onnxruntime-node', note, skipped: failed ?? (used.length === 0 ? 'no stage available' : null), model, session, preallocate });
+    rows.push({ id: 'combined', title: `combined (profile ${p.name})`, runtime: 'onnxruntime-node', note, skipped: used.length === 0 ? `no stage available (${missing.join('; ')})` : null, model, session, preallocate });
   }
 
   for (const r of rows) {
