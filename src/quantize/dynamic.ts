@@ -12,7 +12,7 @@ import { UsageError } from '../errors.js';
 import { DataType } from '../ir/dtype.js';
 import type { Model, Node } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
-import { constTensor, dropDeadConstants, isFloatConstant, swapNodeIoNames, type ValueInfo } from './graph-util.js';
+import { constTensor, dropDeadConstants, isFloatConstant, swapNodeIoNames, nodeNamer, type ValueInfo } from './graph-util.js';
 import { nodeKey, quantizeWeight, type KeptFloat } from './qdq.js';
 
 export interface DynamicOptions {
@@ -78,6 +78,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   }
   if (convs) warnings.push(`${convs} Conv node(s) stay float in dynamic mode (ConvInteger is slow in onnxruntime); --mode int8 quantizes them statically`);
   const swaps: [string, string][] = [];
+  const nodeName = nodeNamer(g);
   const dql = new Map<string, Node>();
   const weights = new Map<string, { wq: string; ws: string; wz: string }>();
   for (const n of candidates) {
@@ -86,7 +87,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     const y = n.output(0);
     let d = dql.get(x.name);
     if (!d) {
-      d = g.addNode({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: 3, name: g.uniqueName(`${x.name}_DynamicQuantizeLinear`) }, { before: n });
+      d = g.addNode({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: 3, name: nodeName(`${x.name}_DynamicQuantizeLinear`) }, { before: n });
       dql.set(x.name, d);
     }
     // Gemm transB=1 holds W as [N, K]: quantize per row then, which is per output column of x·Wᵀ.
@@ -106,12 +107,12 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
       weights.set(`${w.name}|${transB}`, wv);
     }
     const get = (name: string) => g.ownValue(name)!;
-    const mmi = g.addNode({ op: 'MatMulInteger', inputs: [d.output(0), get(wv.wq), d.output(2), get(wv.wz)], name: g.uniqueName(`${nodeKey(n)}_MatMulInteger`) }, { before: n });
-    const cast = g.addNode({ op: 'Cast', inputs: [mmi.output(0)], attrs: { to: { type: 'int', value: DataType.FLOAT } }, name: g.uniqueName(`${nodeKey(n)}_Cast`) }, { before: n });
-    const scale = g.addNode({ op: 'Mul', inputs: [d.output(1), get(wv.ws)], name: g.uniqueName(`${nodeKey(n)}_scale`) }, { before: n });
-    let out = g.addNode({ op: 'Mul', inputs: [cast.output(0), scale.output(0)], name: g.uniqueName(`${nodeKey(n)}_rescale`) }, { before: n }).output(0);
+    const mmi = g.addNode({ op: 'MatMulInteger', inputs: [d.output(0), get(wv.wq), d.output(2), get(wv.wz)], name: nodeName(`${nodeKey(n)}_MatMulInteger`) }, { before: n });
+    const cast = g.addNode({ op: 'Cast', inputs: [mmi.output(0)], attrs: { to: { type: 'int', value: DataType.FLOAT } }, name: nodeName(`${nodeKey(n)}_Cast`) }, { before: n });
+    const scale = g.addNode({ op: 'Mul', inputs: [d.output(1), get(wv.ws)], name: nodeName(`${nodeKey(n)}_scale`) }, { before: n });
+    let out = g.addNode({ op: 'Mul', inputs: [cast.output(0), scale.output(0)], name: nodeName(`${nodeKey(n)}_rescale`) }, { before: n }).output(0);
     const c = n.opType === 'Gemm' ? n.input(2) : null;
-    if (c) out = g.addNode({ op: 'Add', inputs: [out, c], name: g.uniqueName(`${nodeKey(n)}_bias`) }, { before: n }).output(0);
+    if (c) out = g.addNode({ op: 'Add', inputs: [out, c], name: nodeName(`${nodeKey(n)}_bias`) }, { before: n }).output(0);
     if (y.isGraphOutput) {
       for (const u of [...y.uses]) g.setInput(u.node, u.index, out);
       swaps.push([y.name, out.name]);

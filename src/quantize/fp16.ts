@@ -15,7 +15,7 @@ import { HALF_MAX } from '../ir/half.js';
 import { tensorType, type Model, type Node, type Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import { nodeKey } from './qdq.js';
-import { swapNodeIoNames, type ValueInfo } from './graph-util.js';
+import { swapNodeIoNames, nodeNamer, type ValueInfo } from './graph-util.js';
 
 /**
  * Ops kept in float32 by default:
@@ -115,6 +115,7 @@ export function convertFp16(model: Model, info: ReadonlyMap<string, ValueInfo>, 
 
   // 3. Rewrite: float16 constants per use, Casts where a slot's precision differs.
   let casts = 0;
+  const nodeName = nodeNamer(g);
   const castCache = new Map<string, Value>();
   const halfConst = new Map<Value, Value>();
   const castTo = (v: Value, to: DataType): Value => {
@@ -122,7 +123,7 @@ export function convertFp16(model: Model, info: ReadonlyMap<string, ValueInfo>, 
     let c = castCache.get(key);
     if (!c) {
       const at = v.producer ? { after: v.producer } : { before: g.nodes[0] };
-      c = g.addNode({ op: 'Cast', inputs: [v], attrs: { to: { type: 'int', value: to } }, name: g.uniqueName(`${v.name}_to_${to === DataType.FLOAT16 ? 'fp16' : 'fp32'}`) }, at).output(0);
+      c = g.addNode({ op: 'Cast', inputs: [v], attrs: { to: { type: 'int', value: to } }, name: nodeName(`${v.name}_to_${to === DataType.FLOAT16 ? 'fp16' : 'fp32'}`) }, at).output(0);
       c.type = tensorType(to, v.shape ? [...v.shape] : undefined);
       castCache.set(key, c);
       casts++;
@@ -161,7 +162,7 @@ export function convertFp16(model: Model, info: ReadonlyMap<string, ValueInfo>, 
     const shape = t?.shape ? [...t.shape] : info.get(v.name)?.dims;
     if (v.isGraphOutput && opts.keepIoTypes) {
       // Readers of v stay on v (the float16 value): after the swap they read the producer's output.
-      const c = castCache.get(`${v.name}→${DataType.FLOAT}`) ?? g.addNode({ op: 'Cast', inputs: [v], attrs: { to: { type: 'int', value: DataType.FLOAT } }, name: g.uniqueName(`${v.name}_to_fp32`) }, { after: v.producer! }).output(0);
+      const c = castCache.get(`${v.name}→${DataType.FLOAT}`) ?? g.addNode({ op: 'Cast', inputs: [v], attrs: { to: { type: 'int', value: DataType.FLOAT } }, name: nodeName(`${v.name}_to_fp32`) }, { after: v.producer! }).output(0);
       if (!castCache.has(`${v.name}→${DataType.FLOAT}`)) casts++;
       // Blocked readers that took the shared float32 Cast must keep reading the Cast, which after the swap is v itself.
       swaps.push([v.name, c.name]);

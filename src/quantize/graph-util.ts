@@ -144,3 +144,17 @@ export function tensorToOrt(dt: DataType, dims: readonly number[], data: ArrayLi
   if (dt !== DataType.FLOAT) throw new KilnError('internal: only float32 samples are generated');
   return new ort.Tensor('float32', Float32Array.from(data), [...dims]);
 }
+
+/**
+ * Unique node names from readable hints. Graph.uniqueName covers value names only; node names
+ * are a namespace of their own, and onnxruntime refuses a model where two nodes share one.
+ */
+export function nodeNamer(g: Graph): (hint: string) => string {
+  const used = new Set(g.nodes.map((n) => n.name));
+  return (hint: string): string => {
+    let name = hint;
+    for (let i = 1; used.has(name); i++) name = `${hint}_${i}`;
+    used.add(name);
+    return name;
+  };
+}

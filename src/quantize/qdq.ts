@@ -20,7 +20,7 @@ import { DataType } from '../ir/dtype.js';
 import type { Model, Node, Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Range } from './calibrate.js';
-import { constTensor, dropDeadConstants, isFloatConstant, soleConsumer, swapNodeIoNames, type ValueInfo } from './graph-util.js';
+import { constTensor, dropDeadConstants, isFloatConstant, soleConsumer, swapNodeIoNames, nodeNamer, type ValueInfo } from './graph-util.js';
 
 /**
  * Activation encoding. uint8 asymmetric is the default: onnxruntime's x86 integer GEMM is u8×s8,
@@ -331,6 +331,7 @@ export interface QdqWarnings {
  */
 export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string, Range>, act: ActType, warnings: string[] = [], weightBits: 7 | 8 = 8): Model {
   const g = model.graph;
+  const nodeName = nodeNamer(g);
   const actDt = act === 'uint8' ? DataType.UINT8 : DataType.INT8;
   const params = new Map<string, { p: QParams; scale: Value; zp: Value }>();
   const paramsOf = (owner: string): { p: QParams; scale: Value; zp: Value } => {
@@ -361,8 +362,8 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
     const { scale, zp } = paramsOf(owner);
     const at = v.producer ? { after: v.producer } : { before: g.nodes[0] };
     const consumers = [...v.uses];
-    const q = g.addNode({ op: 'QuantizeLinear', inputs: [v, scale, zp], name: g.uniqueName(`${name}_QuantizeLinear`) }, at);
-    const dq = g.addNode({ op: 'DequantizeLinear', inputs: [q.output(0), scale, zp], name: g.uniqueName(`${name}_DequantizeLinear`) }, { after: q });
+    const q = g.addNode({ op: 'QuantizeLinear', inputs: [v, scale, zp], name: nodeName(`${name}_QuantizeLinear`) }, at);
+    const dq = g.addNode({ op: 'DequantizeLinear', inputs: [q.output(0), scale, zp], name: nodeName(`${name}_DequantizeLinear`) }, { after: q });
     for (const u of consumers) g.setInput(u.node, u.index, dq.output(0));
     if (v.isGraphOutput) swaps.push([v.name, dq.output(0).name]);
   }
@@ -381,7 +382,7 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
       const wq = g.addConstant(`${w.name}_quantized`, q.data);
       const ws = g.addConstant(`${w.name}_scale`, q.scales);
       const wz = g.addConstant(`${w.name}_zero_point`, q.zeroPoints);
-      const node = g.addNode({ op: 'DequantizeLinear', inputs: [wq, ws, wz], attrs: axis === null ? {} : { axis: { type: 'int', value: axis } }, name: g.uniqueName(`${w.name}_DequantizeLinear`) }, { before: g.nodes[0] });
+      const node = g.addNode({ op: 'DequantizeLinear', inputs: [wq, ws, wz], attrs: axis === null ? {} : { axis: { type: 'int', value: axis } }, name: nodeName(`${w.name}_DequantizeLinear`) }, { before: g.nodes[0] });
       wdq = node.output(0);
       weightDq.set(key, wdq);
     }
@@ -395,7 +396,7 @@ export function applyQdq(model: Model, plan: QdqPlan, ranges: ReadonlyMap<string
       const bv = g.addConstant(`${b.name}_quantized`, bq.data);
       const bs = g.addConstant(`${b.name}_scale`, bq.scales);
       const bz = g.addConstant(`${b.name}_zero_point`, bq.zeroPoints);
-      const node = g.addNode({ op: 'DequantizeLinear', inputs: [bv, bs, bz], attrs: bq.scales.size > 1 ? { axis: { type: 'int', value: 0 } } : {}, name: g.uniqueName(`${b.name}_DequantizeLinear`) }, { before: g.nodes[0] });
+      const node = g.addNode({ op: 'DequantizeLinear', inputs: [bv, bs, bz], attrs: bq.scales.size > 1 ? { axis: { type: 'int', value: 0 } } : {}, name: nodeName(`${b.name}_DequantizeLinear`) }, { before: g.nodes[0] });
       g.setInput(n, rule.bias!, node.output(0));
     }
   }

@@ -166,3 +166,24 @@ test('7-bit weights use ±63', () => {
   const q = quantizeWeight(Tensor.from(DataType.FLOAT, [1, 2], [1, -0.25]), null, 63);
   assert.deepEqual(q.data.toNumbers(), [63, -16]);
 });
+
+test('layers sharing one weight and bias initializer get their own int32 bias and uniquely named nodes', async () => {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, [1, 4, 8, 8]);
+  const w = b.floats('shared_w', [4, 4, 1, 1], Array.from({ length: 16 }, (_, i) => ((i * 7) % 5) / 5 - 0.4));
+  const bias = b.floats('shared_b', [4], [0.1, -0.2, 0.3, 0]);
+  const y1 = b.op('Relu', [b.op('Conv', [x, w, bias], {}, { name: 'a' })]);
+  const y2 = b.op('Conv', [y1, w, bias], {}, { name: 'b', output: 'y' });
+  b.output(y2);
+  const m = b.build();
+  for (const mode of ['int8', 'fp16'] as const) {
+    const { model, report } = await quantizeModel(m, { mode, calib: { kind: 'random', count: 4 }, speedRuns: 0 });
+    const names = model.graph.nodes.map((n) => n.name);
+    assert.equal(new Set(names).size, names.length, `${mode}: duplicate node names ${names.join(' ')}`);
+    if (mode === 'int8') {
+      assert.equal(report.ort.integerOps.QLinearConv, 2);
+      const biasDq = model.graph.nodes.filter((n) => n.opType === 'DequantizeLinear' && n.input(0)!.initializer?.dataType === DataType.INT32);
+      assert.equal(biasDq.length, 2, 'one int32 bias per input scale');
+    }
+  }
+});
