@@ -7,16 +7,17 @@
 //         ([N,1,H,W] as RIFE 4.x, or [N,1,1,1]); without one t is fixed at 0.5.
 //   pair  two float32 [1,3,H,W] inputs, no timestep: t is fixed at 0.5 (other t by recursion).
 //
-// H and W must be multiples of the model's stride: metadata_props `kiln.pad_multiple` (also
-// read: `pad_multiple`, `multiple`), default 32, the largest stride of common VFI nets
-// (RIFE and its relatives downsample 5 times). A model with fixed H and W is run on tiles.
+// H and W must be multiples of the model's stride: metadata_props `kiln.size_multiple` (16 for
+// the shipped model, models/MODEL_CARD.md; also read: `kiln.pad_multiple`, `pad_multiple`,
+// `multiple`), default 32, the largest stride of common VFI nets (RIFE and its relatives
+// downsample 5 times). A model with fixed H and W is run on tiles.
 import { ModelError, UsageError } from '../errors.js';
 import { ort } from '../runtime/session.js';
 
 export type AdapterKind = 'kiln' | 'rife' | 'pair';
 export const ADAPTERS: readonly AdapterKind[] = ['kiln', 'rife', 'pair'];
 export const DEFAULT_MULTIPLE = 32;
-export const MULTIPLE_KEYS = ['kiln.pad_multiple', 'pad_multiple', 'multiple'];
+export const MULTIPLE_KEYS = ['kiln.size_multiple', 'kiln.pad_multiple', 'pad_multiple', 'multiple'];
 
 type Meta = ort.InferenceSession.ValueMetadata;
 type TensorMeta = Extract<Meta, { isTensor: true }>;

@@ -44,6 +44,9 @@ export interface VideoInfo {
   still: boolean;
 }
 
+/** More than any encoder's frame reordering (H.264 allows 16 reference frames). */
+const REORDER_DEPTH = 16;
+
 /** Largest frame kiln accepts; past this even a tiled pipeline's frame buffers get unreasonable. */
 export const MAX_DIM = 16384;
 
@@ -151,7 +154,9 @@ export async function probe(file: string, opts: { signal?: AbortSignal; checkVfr
     const pk = (await ffprobeJson(file, args, opts.signal)) as { packets?: { pts_time?: string }[] };
     const pts = (pk.packets ?? []).map((p) => Number(p.pts_time)).filter(Number.isFinite);
     if (needCount) info.frames = (pk.packets ?? []).length;
-    const vfr = vfrEvidence(pts, info.rate);
+    // A window cut off after N packets in decode order can miss frames that B-frame reordering
+    // puts after it: its last few sorted timestamps are not contiguous, so they are not judged.
+    const vfr = vfrEvidence(needCount ? pts : [...pts].sort((a, b) => a - b).slice(0, -REORDER_DEPTH), info.rate);
     if (vfr && opts.checkVfr !== false)
       throw new KilnError(`${file}: variable frame rate (${vfr}); kiln needs a constant rate. Convert first, e.g. ffmpeg -i IN -fps_mode cfr -r ${v.r_frame_rate ?? '30'} OUT`);
   }

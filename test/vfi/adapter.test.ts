@@ -25,7 +25,7 @@ test('each input convention is recognised from the model signature', async (t) =
     const a = detectAdapter(await signature(name), name);
     assert.equal(a.kind, kind, name);
     assert.equal(a.fixedT, fixedT, name);
-    assert.equal(a.multiple, multiple, `${name}: multiple from metadata_props kiln.pad_multiple, else the default`);
+    assert.equal(a.multiple, multiple, `${name}: multiple from metadata_props kiln.size_multiple, else the default`);
     assert.equal(a.fixed, undefined);
   }
   assert.equal(detectAdapter(await signature('kiln_flow'), 'f').supportsScale, true);
@@ -66,7 +66,7 @@ test('float16 inputs and a fixed batch other than 1 are refused with the input n
 
 test('readMetadataProps reads metadata_props and refuses a file that is not protobuf', async (t) => {
   if (!fixtureModels()) return t.skip(whyNoModels());
-  assert.deepEqual(readMetadataProps(model('kiln_blend')), { 'kiln.pad_multiple': '16' });
+  assert.deepEqual(readMetadataProps(model('kiln_blend')), { 'kiln.size_multiple': '16' });
   assert.deepEqual(readMetadataProps(model('pair')), {});
   assert.throws(() => readMetadataProps(new TextEncoder().encode('\xff\xff\xff this is not a model')), /not a readable ONNX protobuf/);
 });

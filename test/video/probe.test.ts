@@ -36,6 +36,7 @@ test('probe refuses what kiln cannot process, naming the file and the fix', asyn
   await assert.rejects(probe(badInputs.alpha()), /alpha channel \(yuva420p\)/);
   await assert.rejects(probe(badInputs.vfr()), /variable frame rate .*-fps_mode cfr/);
   await assert.rejects(probe(badInputs.huge()), /16400x16 is larger than kiln's limit of 16384/);
+  assert.equal((await probe(badInputs.longBframes())).frames, 300, 'B-frame reordering at the edge of the checked window is not a VFR gap');
   const still = await probe(badInputs.still());
   assert.equal(still.still, true);
   assert.equal((await probe(badInputs.oneFrame())).frames, 1);
