@@ -130,7 +130,7 @@ async function video(input: string, model: string, opts: Opts, session: object, 
   }).finally(() => progress?.done());
   if (opts.json) return printJson(summary);
   out(`${summary.output}: ${summary.framesIn} → ${summary.framesOut} frames, ${summary.inputRate} → ${summary.outputRate} fps (${summary.adapter} adapter)`);
-  out(`${(summary.wallMs / 1000).toFixed(1)} s, ${summary.fps} output fps; busy: decode ${pct(summary.share.decode)}, infer ${pct(summary.share.infer)}, encode ${pct(summary.share.encode)}; peak RSS ${summary.peakRssMB} MB`);
+  out(`${(summary.wallMs / 1000).toFixed(1)} s (setup ${(summary.setupMs / 1000).toFixed(1)} s), ${summary.fps} output fps (${summary.streamFps} once running); busy: decode ${pct(summary.share.decode)}, infer ${pct(summary.share.infer)}, encode ${pct(summary.share.encode)}; peak RSS ${summary.peakRssMB} MB`);
   if (summary.sceneCuts.length) out(`scene cuts before input frames ${summary.sceneCuts.join(', ')} (not interpolated across: the gap repeats the last frame before the cut)`);
   if (summary.duplicatesDropped) out(`${summary.duplicatesDropped} duplicate frames skipped (--dedup)`);
   if (summary.streamsCopied.length) out(`copied: ${summary.streamsCopied.join(', ')}`);

@@ -93,8 +93,12 @@ export interface Summary {
   modelMs: number;
   tiles: number;
   wallMs: number;
+  /** Of wallMs: probing the input and loading the model, before the first frame. */
+  setupMs: number;
   /** Output frames per second of wall time. */
   fps: number;
+  /** Output frames per second once running (wall time less setup). */
+  streamFps: number;
   /** Milliseconds each stage was busy (they overlap, so these add up to more than wallMs). */
   busyMs: StageTimes;
   /** busyMs normalised to sum to 1. */
@@ -135,6 +139,7 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
     throw new UsageError(`${job.model} has no timestep input (t is fixed at 0.5), so it can only make 2x, 4x or 8x; ${format(info.rate)} → ${format(schedule.outRate)} fps needs other timesteps`);
   }
 
+  const setupMs = performance.now() - t0;
   const temp = tempBeside(job.output);
   const plan = encodeArgs(info, schedule.outRate, temp, job.encode);
   const encoder = new Encoder(plan.args, job.output);
@@ -331,7 +336,9 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
     modelMs: Math.round(stats.runMs),
     tiles: interp.info.tiles,
     wallMs: Math.round(wallMs),
+    setupMs: Math.round(setupMs),
     fps: Number(((counts.framesOut * 1000) / wallMs).toFixed(2)),
+    streamFps: Number(((counts.framesOut * 1000) / (wallMs - setupMs)).toFixed(2)),
     busyMs: { decode: Math.round(busy.decode), infer: Math.round(busy.infer), encode: Math.round(busy.encode) },
     share: { decode: round3(share.decode), infer: round3(share.infer), encode: round3(share.encode) },
     bottleneck,
