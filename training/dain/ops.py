@@ -20,7 +20,7 @@ these against it.
   filter_interpolation    FilterInterpolation: at q = p + f (if inside and |f| < size/2) the 4×4
                           neighbourhood floor(q) + {-1..2}² (clamped) weighted by the learned
                           per-pixel 16-tap kernel times the bilinear weight of the quadrant the
-                          tap lies in; else the input pixel itself.  → Gather over 16 taps
+                          tap lies in; else the input pixel itself.  → 16 × Gather(axis 0) of pixel rows
 """
 from __future__ import annotations
 
@@ -170,11 +170,13 @@ def filter_interpolation(img: torch.Tensor, flow: torch.Tensor, filt: torch.Tens
     y0 = y2.clamp(0, h - 1).floor()
     alpha = x2 - x0
     beta = y2 - y0
-    # Gather along one flat axis of [C, B*H*W]: the index is shared by all channels, so it is
-    # never expanded to C copies (an int64 index per channel and tap would be gigabytes here).
-    flat = img.permute(1, 0, 2, 3).reshape(c, b * h * w)
+    # Pixels as rows of a [B·H·W, C] table and one Gather(axis=0) per tap: each index copies a
+    # contiguous row of C values. Gather on axis 1 of [C, B·H·W] (one float per index) took
+    # 63 s vs 23 s for this layout in onnxruntime-node at 199×704×512 on the shared 2-core
+    # machine; an index expanded to GatherElements' per-channel form would be gigabytes.
+    flat = img.permute(0, 2, 3, 1).reshape(b * h * w, c)
     base = _arange(b, [b, 1, 1], img) * (h * w)
-    acc = None  # starting from torch.zeros would store a C·B·H·W constant in the model
+    acc = None  # starting from torch.zeros would store a B·H·W·C constant in the model
     for j in range(4):
         ty = (y0 + (j - 1)).clamp(0, h - 1)
         wy = (1 - beta) if j < 2 else beta
@@ -182,9 +184,9 @@ def filter_interpolation(img: torch.Tensor, flow: torch.Tensor, filt: torch.Tens
             tx = (x0 + (i - 1)).clamp(0, w - 1)
             wx = (1 - alpha) if i < 2 else alpha
             k = j * 4 + i
-            tap_w = (filt[:, k] * wx * wy).reshape(1, b * h * w)
+            tap_w = (filt[:, k] * wx * wy).reshape(b * h * w, 1)
             index = (base + ty * w + tx).reshape(b * h * w).to(torch.int64)
-            tap = torch.index_select(flat, 1, index) * tap_w
+            tap = torch.index_select(flat, 0, index) * tap_w
             acc = tap if acc is None else acc + tap
-    out = acc.reshape(c, b, h, w).permute(1, 0, 2, 3)
+    out = acc.reshape(b, h, w, c).permute(0, 3, 1, 2)
     return torch.where(ok.unsqueeze(1), out, img)
