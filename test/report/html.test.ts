@@ -63,7 +63,9 @@ async function checkPage(context: BrowserContext, dir: string, report: Report): 
         assert.equal(cell.text, formatCell(v, c), `${section.id} row ${i} ${c.key}`);
         if (typeof v === 'number') {
           assert.equal(Number(cell.value), v, `${section.id} row ${i} ${c.key} data-value`);
-          assert.ok(Math.abs(Number(cell.text) - v) <= Math.abs(v) * 1e-3 + 1e-12, `${section.id} row ${i} ${c.key}: shown ${cell.text}, JSON ${v}`);
+          // Shown to the column's significant digits: off by at most half a unit in the last one.
+          const lastDigit = 10 ** (Math.floor(Math.log10(Math.abs(v) || 1)) - (c.digits ?? 4) + 1);
+          assert.ok(Math.abs(Number(cell.text) - v) <= lastDigit / 2 + 1e-12, `${section.id} row ${i} ${c.key}: shown ${cell.text}, JSON ${v}`);
         }
       }
     }
