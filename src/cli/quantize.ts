@@ -27,6 +27,7 @@ interface Opts {
   speedRuns?: string;
   threads?: number;
   report?: string;
+  optimize: boolean;
   json?: boolean;
 }
 
@@ -62,6 +63,7 @@ export function command(): Command {
     .option('--held-out <n>', 'samples held out of calibration for scoring (default: a quarter when ≥ 8)')
     .option('--speed-runs <n>', 'interleaved timing runs per model; 0 skips the speed comparison', '20')
     .option('--threads <n>', 'onnxruntime intra-op threads', parsePositiveInt('--threads'))
+    .option('--no-optimize', "skip kiln's optimizer (Conv+BN folding etc.) before quantizing")
     .option('--report <file>', 'where to write the JSON report (default: OUTPUT with .report.json)')
     .option('--json', 'print the report as JSON')
     .action(async (file: string, o: Opts) => {
@@ -124,6 +126,7 @@ export function command(): Command {
         heldOut: num('--held-out', o.heldOut),
         speedRuns: num('--speed-runs', o.speedRuns),
         threads: o.threads,
+        optimize: o.optimize,
         onProgress: o.json ? undefined : (m) => log(`kiln quantize: ${m}`),
       });
       await saveModel(q, o.output, { protect: [file] });

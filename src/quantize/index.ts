@@ -44,6 +44,8 @@ export interface QuantizeOptions {
   /** Interleaved timing runs per model (0 skips the speed comparison). */
   speedRuns?: number;
   threads?: number;
+  /** Run kiln's optimizer first (default true). */
+  optimize?: boolean;
   onProgress?: (msg: string) => void;
 }
 
@@ -145,13 +147,15 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   // kiln's optimizer first: Conv+BN folding above all (quantizing W and then applying a float BN
   // would quantize the wrong range and leave a float op behind every conv). Not verified here:
   // the quantized result is scored against the original model below, which covers it.
+  // fold-shapes is skipped: it specialises Shape computations to the shapes it infers, and a
+  // dynamic-size VFI model folded that way fails at other sizes (kiln-vfi, December 2026).
   progress('optimizing (kiln passes)');
-  const opt = await optimizeModel(cloneModel(model), { verify: false });
-  const work = opt.model;
+  const opt = opts.optimize === false ? null : await optimizeModel(cloneModel(model), { verify: false, skip: ['fold-shapes'] });
+  let work = opt ? opt.model : cloneModel(model);
   work.source = model.source;
-  const changed = opt.report.passes.filter((p) => p.changes);
-  const folded = changed.filter((p) => p.name === 'fuse-conv-bn').reduce((a, p) => a + p.changes, 0);
-  if (changed.length) notes.push(`kiln optimizer ran first: ${opt.report.before.nodes} → ${opt.report.after.nodes} nodes (${changed.map((p) => `${p.name} ×${p.changes}`).join(', ')})`);
+  const changed = opt ? opt.report.passes.filter((p) => p.changes) : [];
+  let folded = changed.filter((p) => p.name === 'fuse-conv-bn').reduce((a, p) => a + p.changes, 0);
+  if (opt && changed.length) notes.push(`kiln optimizer ran first: ${opt.report.before.nodes} → ${opt.report.after.nodes} nodes (${changed.map((p) => `${p.name} ×${p.changes}`).join(', ')})`);
   const present = new Set(work.graph.nodes.map(nodeKey));
   for (const n of ex.nodes) if (!present.has(n)) warnings.push(`--exclude node:${n}: the optimizer removed or merged that node (e.g. a BatchNormalization folded into its Conv); exclude the node it was merged into`);
   const source = opts.calib ?? { kind: 'random' as const, count: opts.mode === 'int8-dynamic' || opts.mode === 'fp16' ? 4 : 16 };
@@ -162,6 +166,16 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   warnings.push(...set.warnings);
   if (source.kind === 'random' && (opts.mode === 'int8-dynamic' || opts.mode === 'fp16')) notes.push('error measured on random inputs (no --calib given)');
   const { calib, evalSet, held } = split(set.samples, opts.heldOut, warnings);
+  if (changed.length) {
+    // The optimizer's result must compute what the input model computes on these very samples.
+    const why = await optimizerProblem(original, encodeModel(work), calib[0], session);
+    if (why) {
+      warnings.push(`kiln's optimizer changed the model on the calibration data (${why}); quantizing the unoptimized model instead (BatchNormalization not folded)`);
+      notes.splice(0, notes.length, ...notes.filter((n) => !n.startsWith('kiln optimizer ran first')));
+      work = cloneModel(model);
+      folded = 0;
+    }
+  }
   progress('probing value types');
   const info = await probeTypes(work, calib[0], session);
   const evaluator = await Evaluator.create(original, evalSet, session);
@@ -286,6 +300,18 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   }
   result.producerName = 'kiln';
   return { model: result, report };
+}
+
+/** Null when `optimized` reproduces `original` on `sample` (relative error ≤ 1e-3), else what differs. */
+async function optimizerProblem(original: Uint8Array, optimized: Uint8Array, sample: Sample, opts: SessionOptions): Promise<string | null> {
+  try {
+    const ev = await Evaluator.create(original, [sample], opts);
+    const errs = await ev.score(optimized, 'optimized model');
+    const bad = errs.find((e) => e.nonFinite || e.sqnr < 60);
+    return bad ? `output '${bad.name}' SQNR ${bad.sqnr.toFixed(1)} dB` : null;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0].slice(0, 200);
+  }
 }
 
 function inputsOfModel(model: Model): { name: string; dims: (number | string | null)[] }[] {
