@@ -181,22 +181,31 @@ export function compareTensors(name: string, actual: ort.Tensor, expected: ort.T
   return { ...base, maxAbs, maxRel, ok: worst === undefined, worst };
 }
 
+/** The original's outputs on `feeds`, to compare several candidates against (bisection). */
+export async function referenceOutputs(original: Uint8Array, feeds: Feeds, optLevel: OptLevel = 'disabled'): Promise<{ names: string[]; outputs: Record<string, ort.Tensor> }> {
+  const a = await createSession(original, { optLevel, threads: 1 }, 'original model');
+  try {
+    return { names: [...a.outputNames], outputs: await run(a, feeds.feeds, 'original model') };
+  } finally {
+    await a.release();
+  }
+}
+
 /** Runs both models on the same feeds and compares every output of the original. */
-export async function compareModels(original: Uint8Array, candidate: Uint8Array, feeds: Feeds, opts: { optLevel?: OptLevel; seed?: number } = {}): Promise<CheckResult> {
+export async function compareModels(original: Uint8Array | Awaited<ReturnType<typeof referenceOutputs>>, candidate: Uint8Array, feeds: Feeds, opts: { optLevel?: OptLevel; seed?: number } = {}): Promise<CheckResult> {
   const level = opts.optLevel ?? 'disabled';
-  const a = await createSession(original, { optLevel: level, threads: 1 }, 'original model');
+  const ref = original instanceof Uint8Array ? await referenceOutputs(original, feeds, level) : original;
   const b = await createSession(candidate, { optLevel: level, threads: 1 }, 'optimized model');
   try {
-    const want = await run(a, feeds.feeds, 'original model');
+    const want = ref.outputs;
     const got = await run(b, feeds.feeds, 'optimized model');
-    const outputs = a.outputNames.map((name) => {
+    const outputs = ref.names.map((name) => {
       const g = got[name];
       if (!g) return { name, type: want[name].type, shape: [...want[name].dims], maxAbs: Infinity, maxRel: Infinity, tolerance: toleranceFor(want[name].type), ok: false, problem: 'missing from the optimized model' };
       return compareTensors(name, g, want[name]);
     });
     return { ok: outputs.every((o) => o.ok), outputs, inputs: feeds.info, seed: opts.seed ?? 1 };
   } finally {
-    await a.release();
     await b.release();
   }
 }

@@ -8,7 +8,7 @@ import { inferShapes } from '../ir/shape-inference.js';
 import { decodeModel } from '../onnx/read.js';
 import { encodeModel } from '../onnx/write.js';
 import type { OptLevel } from '../runtime/session.js';
-import { compareModels, formatComparison, makeFeeds, type CheckResult } from './check.js';
+import { compareModels, formatComparison, makeFeeds, referenceOutputs, type CheckResult } from './check.js';
 import { ortLevelNote, ortOptimize } from './ort-offline.js';
 import { runPasses, type AppliedChange, type Note, type PassStats } from './manager.js';
 import type { Pass } from './types.js';
@@ -189,19 +189,21 @@ export async function optimizeModel(input: Model | Uint8Array, opts: OptimizeOpt
   };
   let bytes = encodeModel(model);
   const verifying = opts.verify ?? true;
-  let refBytes = originalBytes;
+  let refBytes: Uint8Array;
   let feeds: ReturnType<typeof makeFeeds> | undefined;
+  let expected: Awaited<ReturnType<typeof referenceOutputs>> | undefined;
   if (verifying) {
     // The reference runs with the original's own input shapes fixed the same way.
     const reference = fresh();
     if (opts.inputShapes) inferShapes(reference, { inputShapes: opts.inputShapes as Record<string, number[]> });
     refBytes = encodeModel(reference);
     feeds = makeFeeds(reference, { inputShapes: opts.inputShapes as Record<string, number[]>, seed: opts.seed, inputsDir: opts.inputsDir });
-    const check = await compareModels(refBytes, bytes, feeds, { seed: opts.seed });
+    expected = await referenceOutputs(refBytes, feeds);
+    const check = await compareModels(expected, bytes, feeds, { seed: opts.seed });
     report.verification = check;
     if (!check.ok) {
       report.ms = performance.now() - t0;
-      const culprit = opts.bisect === false ? undefined : await bisect(fresh, opts, refBytes, feeds, r.changes, r.trace);
+      const culprit = opts.bisect === false ? undefined : await bisect(fresh, opts, expected, feeds, r.changes, r.trace);
       const bad = check.outputs.filter((o) => !o.ok).map(formatComparison).join('; ');
       const who = culprit ? `; the first bad rewrite is step ${culprit.step}: ${culprit.pass} at ${culprit.at} (rerun with --skip ${culprit.pass})` : '';
       throw new VerificationError(`the optimized model differs from the original: ${bad}${who}`, report, culprit);
@@ -213,8 +215,8 @@ export async function optimizeModel(input: Model | Uint8Array, opts: OptimizeOpt
     result = decodeModel(bytes, { file: `${source} (onnxruntime ${opts.ortLevel})`, verify: false });
     const s = summarize(result);
     report.ort = { level: opts.ortLevel, note: ortLevelNote(opts.ortLevel), nodesAfter: s.nodes, ops: s.ops };
-    if (verifying && feeds) {
-      const check = await compareModels(refBytes, bytes, feeds, { seed: opts.seed });
+    if (verifying && feeds && expected) {
+      const check = await compareModels(expected, bytes, feeds, { seed: opts.seed });
       report.ort.verification = check;
       if (!check.ok) {
         report.ms = performance.now() - t0;
@@ -230,7 +232,7 @@ export async function optimizeModel(input: Model | Uint8Array, opts: OptimizeOpt
 }
 
 /** Smallest k such that the first k rewrites already break the model (binary search). */
-async function bisect(fresh: () => Model, opts: OptimizeOptions, refBytes: Uint8Array, feeds: ReturnType<typeof makeFeeds>, total: number, trace: AppliedChange[]): Promise<AppliedChange | undefined> {
+async function bisect(fresh: () => Model, opts: OptimizeOptions, expected: Awaited<ReturnType<typeof referenceOutputs>>, feeds: ReturnType<typeof makeFeeds>, total: number, trace: AppliedChange[]): Promise<AppliedChange | undefined> {
   let lo = 0, hi = total; // invariant: after lo rewrites ok, after hi rewrites broken
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
@@ -238,7 +240,7 @@ async function bisect(fresh: () => Model, opts: OptimizeOptions, refBytes: Uint8
     optimizeGraph(m, { ...opts, limit: mid });
     let ok: boolean;
     try {
-      ok = (await compareModels(refBytes, encodeModel(m), feeds)).ok;
+      ok = (await compareModels(expected, encodeModel(m), feeds)).ok;
     } catch {
       ok = false; // a model onnxruntime rejects is broken too
     }
