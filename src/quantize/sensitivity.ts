@@ -6,8 +6,8 @@
 //  - only-this: model quality when only this layer is quantized;
 //  - all-but-this: model quality when every other layer is quantized and this one stays float.
 // The budget search starts from everything quantized and keeps layers float in order of their
-// all-but-this gain until the budget holds (greedy: the fewest layers it finds, not a proven
-// minimum — said so in the report).
+// only-this damage (worst first) until the budget holds (greedy: the fewest layers it finds, not
+// a proven minimum — said so in the report).
 import { UsageError } from '../errors.js';
 import type { OutputError } from './evaluate.js';
 import type { ActType, QParams } from './qdq.js';
@@ -123,7 +123,12 @@ export async function analyze(h: SearchHooks, metric: BudgetMetric, budget?: Bud
   return { metric, budget, allQuantized: all, rows, keptFloat: [...keep], final, met: !budget || final >= budget.min, evaluations };
 }
 
-/** Most harmful first: the biggest gain when kept float, then the worst damage when quantized alone. */
+/**
+ * Most harmful first: the worst quality when quantized alone (its own damage, independent of the
+ * others), then the biggest gain when kept float. Measured on the kiln-vfi model: ranking by
+ * all-but-this first needed 20 of 23 convs float for PSNR ≥ 40 dB, because the damage there comes
+ * from a few layers whose errors the rest amplify — all-but-this barely moves for any one layer.
+ */
 export function rankBySensitivity(rows: readonly LayerRow[]): LayerRow[] {
-  return [...rows].sort((a, b) => b.allButThis - a.allButThis || b.allButThisSqnr - a.allButThisSqnr || a.onlyThisSqnr - b.onlyThisSqnr);
+  return [...rows].sort((a, b) => a.onlyThis - b.onlyThis || a.onlyThisSqnr - b.onlyThisSqnr || b.allButThis - a.allButThis);
 }
