@@ -48,7 +48,10 @@ export async function* decodeFrames(file: string, width: number, height: number,
     const it = child.stdout![Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     for (;;) {
       const t0 = performance.now();
-      const r = await Promise.race([it.next(), exit.failed]);
+      // No Promise.race against the exit here: each race leaves a reaction on the never-settling
+      // promise that keeps the chunk alive, which grew memory by a frame per frame. When ffmpeg
+      // exits its stdout ends, and `exit.done` below reports why.
+      const r = await it.next();
       if (opts.timing) opts.timing.decodeMs += performance.now() - t0;
       if (r.done) break;
       let chunk: Buffer = r.value;
@@ -86,8 +89,6 @@ export async function* decodeFrames(file: string, width: number, height: number,
 interface Exit {
   /** Resolves when ffmpeg exited successfully; rejects with its error otherwise. */
   done: Promise<void>;
-  /** Never resolves; rejects as soon as ffmpeg fails (to interrupt a pending read). */
-  failed: Promise<never>;
 }
 
 function watch(child: ChildProcess, file: string): Exit {
@@ -95,22 +96,17 @@ function watch(child: ChildProcess, file: string): Exit {
   child.stderr!.on('data', (d: Buffer) => {
     if (stderr.length < 1 << 16) stderr += d.toString();
   });
-  let rejectFailed: (e: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, rej) => (rejectFailed = rej));
-  failed.catch(() => undefined);
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', (e: NodeJS.ErrnoException) => {
       const err = e.code === 'ENOENT' ? missingTool('ffmpeg', e) : new KilnError(`${file}: could not start ffmpeg: ${e.message}`, { cause: e });
-      rejectFailed(err);
       reject(err);
     });
     child.on('close', (code, signal) => {
       if (code === 0) return resolve();
       const err = new KilnError(`${file}: ffmpeg could not decode it (${signal ? `killed by ${signal}` : `exit ${code}`}${stderr ? `: ${tail(stderr)}` : ''})`);
-      rejectFailed(err);
       reject(err);
     });
   });
   done.catch(() => undefined);
-  return { done, failed };
+  return { done };
 }

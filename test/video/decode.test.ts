@@ -36,3 +36,20 @@ test('a decode error names the file', async () => {
     for await (const f of decodeFrames(badInputs.notVideo(), 64, 48, pool)) f.release();
   }, /not-a-video\.mp4: ffmpeg could not decode it/);
 });
+
+test('memory stays flat while decoding: 300 frames through a 3-buffer pool retain no per-frame memory', async () => {
+  const file = badInputs.long320();
+  const pool = new FramePool(320 * 240 * 3, 3);
+  let at50 = 0;
+  let n = 0;
+  for await (const f of decodeFrames(file, 320, 240, pool)) {
+    n++;
+    if (n === 50) at50 = process.memoryUsage().arrayBuffers;
+    f.release();
+  }
+  const growth = (process.memoryUsage().arrayBuffers - at50) / 1048576;
+  assert.equal(n, 300);
+  // 250 more frames are 57 MB of pixels; retaining them (as a Promise.race against ffmpeg's exit
+  // once did with every stdout chunk) shows here.
+  assert.ok(growth < 25, `array buffers grew by ${growth.toFixed(1)} MB over 250 frames`);
+});
