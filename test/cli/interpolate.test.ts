@@ -85,6 +85,11 @@ test('without ffmpeg on PATH the error says how to install it', async (t) => {
   const r = kiln([cutClip(), '-o', join(empty, 'x.mp4'), '--model', model('kiln_blend')], { ...process.env, PATH: join(empty, 'bin'), KILN_FFMPEG: '', KILN_FFPROBE: '' });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /ffprobe was not found.*apt-get install ffmpeg/);
+  // ffprobe there, ffmpeg not: the decoder's spawn fails the same way, and nothing is left behind.
+  const r2 = kiln([cutClip(), '-o', join(empty, 'y.mp4'), '--model', model('kiln_blend')], { ...process.env, KILN_FFMPEG: join(empty, 'bin', 'ffmpeg') });
+  assert.equal(r2.status, 1, r2.stderr);
+  assert.match(r2.stderr, /ffmpeg was not found.*apt-get install ffmpeg/);
+  assert.deepEqual(readdirSync(empty), ['bin']);
 });
 
 test('Ctrl-C stops the pipeline: exit 130, no output and no temporary file', async (t) => {
