@@ -60,7 +60,10 @@ async function targets(): Promise<Target[]> {
     }
   }
   const dain = [path.join(REPO, '.cache/dain/dain_128x96.onnx'), path.join(REPO, '.cache/passes/dain_128x96.onnx')].find(existsSync);
-  for (const [name, file] of [['dain_128x96', dain], ['kiln-vfi', path.join(REPO, 'models/kiln-vfi.onnx')]] as const) {
+  // The same DAIN traced without training/dain/export.py's own folding of pad/expand shape chains
+  // (python: patch dain.export._fold_shape_constants to a no-op): kiln must do that folding itself.
+  const unfolded = path.join(REPO, '.cache/passes/dain_128x96_unfolded.onnx');
+  for (const [name, file] of [['dain_128x96', dain], ['dain_128x96_unfolded', unfolded], ['kiln-vfi', path.join(REPO, 'models/kiln-vfi.onnx')]] as const) {
     if (!file || !existsSync(file)) continue;
     const m = await loadModel(file);
     const shapes = Object.fromEntries(m.graph.inputs.filter((v) => !v.isConstant).map((v) => [v.name, (v.shape ?? []).map((d, i) => (typeof d === 'number' ? d : [1, 3, 96, 128][i] ?? 1))]));
