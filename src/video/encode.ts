@@ -99,8 +99,12 @@ export function encodeArgs(info: VideoInfo, rate: Rational, output: string, opts
       outIndex++;
     }
   }
-  const vf = encodeFilter(info.color, pixFmt, chosen.full);
+  // ffmpeg moves the copied streams so that the file starts at 0; the new video (from 0 on the
+  // pipe) must start as long after them as the old one did, or sound and picture drift apart.
+  const lag = others.length ? info.startTime - info.fileStartTime : 0;
+  const vf = [lag > 0.0005 ? `setpts=PTS+${lag.toFixed(6)}/TB` : '', encodeFilter(info.color, pixFmt, chosen.full)].filter(Boolean).join(',');
   if (vf) args.push('-vf', vf);
+  if (lag > 0.0005) args.push('-fps_mode', 'passthrough'); // keep the shifted stamps, no frames added to fill the gap
   args.push('-c:v', codec);
   if (x26x) args.push('-crf', `${opts.crf ?? 18}`, '-preset', opts.preset ?? 'veryfast');
   else if (opts.crf !== undefined) args.push('-crf', `${opts.crf}`);

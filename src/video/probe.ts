@@ -33,7 +33,9 @@ export interface VideoInfo {
   frames: number;
   /** Seconds; of the video stream when known, else of the container. */
   duration: number;
+  /** Start of the video stream, and of the whole file (its earliest stream), in seconds. */
   startTime: number;
+  fileStartTime: number;
   /** Display-matrix rotation in degrees as ffprobe reports it, in (-180, 180]; 0 when none. */
   rotation: number;
   color: ColorInfo;
@@ -137,6 +139,7 @@ export async function probe(file: string, opts: { signal?: AbortSignal; checkVfr
     frames: still ? 1 : Number(v.nb_frames ?? NaN),
     duration: Number(v.duration ?? j.format?.duration ?? NaN),
     startTime: Number(v.start_time ?? j.format?.start_time ?? 0) || 0,
+    fileStartTime: Number(j.format?.start_time ?? v.start_time ?? 0) || 0,
     rotation,
     color,
     videoIndex: v.index,

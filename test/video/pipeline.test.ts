@@ -125,6 +125,23 @@ test('odd 333x277 input keeps its size (lossless codec); rotation, colour tags a
   assert.deepEqual(s.streamsCopied, ['subtitle #1 (mov_text)']);
 });
 
+test('a video that starts after its audio keeps that offset (sound stays in sync)', async (t) => {
+  const why = skipReason();
+  if (why) return t.skip(why);
+  const input = badInputs.lateVideo();
+  const [vin, ain] = streams(input);
+  assert.ok(Math.abs(Number(vin.start_time) - 0.5) < 0.01 && Number(ain.start_time) < 0.01, 'fixture: video 0.5 s late');
+  const out = join(outDir(), 'late.mp4');
+  const s = await interpolateVideo({ input, output: out, model: model('kiln_blend') });
+  assert.equal(s.framesOut, 60);
+  const [vo, ao] = streams(out);
+  assert.ok(Math.abs(Number(vo.start_time) - Number(vin.start_time)) < 0.002, `video starts at ${vo.start_time}`);
+  assert.equal(ao.start_time, ain.start_time);
+  assert.equal(vo.r_frame_rate, '60/1');
+  const pts = videoPts(out);
+  pts.forEach((p, j) => assert.ok(Math.abs(p - (Number(vin.start_time) + j / 60)) < 1e-3, `frame ${j} at ${p}`));
+});
+
 test('failures and aborts leave neither the output nor a temporary file behind', async (t) => {
   const why = skipReason();
   if (why) return t.skip(why);
