@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadModel } from '../../src/onnx/read.js';
+import { detectAdapter } from '../../src/vfi/adapter.js';
+import { readMetadataProps } from '../../src/vfi/model-meta.js';
 import { createSession, run } from '../../src/runtime/session.js';
 import { kiln } from '../helpers/cli.js';
 import { dainCases, maxAbsDiff, readTensor, type Cases } from './cases.js';
@@ -57,4 +59,18 @@ test('kiln inspect reports DAIN parameters and MACs', { timeout: 1_900_000 }, as
   assert.ok(Math.abs(floats - torchParams) / torchParams < 0.001, `${floats} float32 parameters in the graph vs ${torchParams} in PyTorch`);
   assert.deepEqual(j.cost.unresolved, [], 'every Conv has a resolved shape');
   assert.ok(j.cost.macs > 1e9, `${j.cost.macs} MACs`);
+});
+
+test('kiln interpolate feeds the export through its pair adapter (fixed size, t = 0.5)', { timeout: 1_900_000 }, async (t) => {
+  const c = cases();
+  if (typeof c === 'string') return t.skip(c);
+  const file = c.dir + c.cases.dain.model;
+  const s = await createSession(file, { threads: 1 });
+  const sig = { inputs: s.inputMetadata, outputs: s.outputMetadata, metadata: readMetadataProps(file) };
+  const a = detectAdapter(sig, file);
+  assert.equal(a.kind, 'pair');
+  assert.deepEqual(a.fixed, { h: 96, w: 128 });
+  assert.equal(a.fixedT, true);
+  assert.equal(a.outputName, 'frame_t');
+  await s.release();
 });
