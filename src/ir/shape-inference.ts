@@ -123,14 +123,18 @@ function broadcast(c: Ctx, shapes: (Shape | undefined)[]): Shape | undefined {
   for (let i = 0; i < rank; i++) {
     let d: Dim = 1;
     for (const s of shapes) {
-      const x = s![s!.length - rank + i] ?? 1;
+      // Missing leading dims broadcast as 1; an unknown dim (null) stays unknown, never 1.
+      const j = s!.length - rank + i;
+      const x = j >= 0 ? s![j] : 1;
       if (x === 1) continue;
       if (d === 1) d = x;
+      else if (d === null) d = typeof x === 'number' ? x : null; // unknown vs 5 → 5; unknown vs 'N' could be 5 too
       else if (d !== x) {
         if (typeof d === 'number' && typeof x === 'number') {
           c.problem(`cannot broadcast ${shapes.map((s) => `[${fmtShape(s)}]`).join(' with ')}`);
           d = null;
-        } else if (typeof d !== 'number' || d === null) d = typeof x === 'number' ? x : null;
+        } else if (typeof d === 'string') d = typeof x === 'number' ? x : null; // 'N' vs 5 → 5; 'N' vs 'M' → unknown
+        // x unknown: the result is d (if x is 1 it broadcasts, otherwise it must equal d).
       }
     }
     out.push(d);

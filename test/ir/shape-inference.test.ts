@@ -97,3 +97,13 @@ test('reshape with -1 and 0 resolves against a known input shape', () => {
   b.build();
   assert.deepEqual(y.inferred?.shape, [2, 60]);
 });
+
+test('an unknown dim broadcast against 1 stays unknown (it is not 1)', () => {
+  const b = new ModelBuilder();
+  const x = b.input('x', DataType.FLOAT, [1, 1, 1, 1]);
+  const y = b.input('y', DataType.FLOAT, [null, null, 'H', 7]);
+  const z = b.op('Mul', [x, y]);
+  b.output(z);
+  b.build();
+  assert.deepEqual(z.inferred?.shape, [null, null, 'H', 7]);
+});
