@@ -173,7 +173,7 @@ def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int 
         nfg = len(force["fg"])
     for _ in range(nfg):
         layers.append(Layer(rng, photos[rng.integers(len(photos))], size, fg=True, base=bg))
-    if not force and rng.random() < 0.12:  # a static shot: only noise and compression differ
+    if not force and rng.random() < 0.2:  # a static shot: only noise and compression differ
         for L in layers:
             L.v, L.om, L.logz = np.zeros(2), 0.0, 0.0
             L.wob = L.wob * 0.0
