@@ -110,7 +110,7 @@ class Encoder(nn.Module):
         self.l16 = nn.Sequential(conv(c8, c16, stride=2), conv(c16, c16))
 
     def forward(self, x: torch.Tensor):
-        x = F.avg_pool2d(x, 2)
+        """x: both frames at half resolution (2x average pooled), centred on 0."""
         f4 = self.l4(x)
         f8 = self.l8(f4)
         f16 = self.l16(f8)
@@ -154,7 +154,11 @@ class KilnVFI(nn.Module):
     def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor, aux: bool = False):
         n = img0.shape[0]
         t = timestep.reshape(-1, 1, 1, 1).clamp(T_EPS, 1.0 - T_EPS)
-        f4, f8, f16 = self.enc(torch.cat([img0, img1], 0) - 0.5)
+        # Each full-resolution frame is read once by a pooling op: the 1/2 pyramid feeds the
+        # encoder and, pooled again, gives the 1/4 images the refinement warps (avg4 = avg2∘avg2).
+        p0 = F.avg_pool2d(img0, 2)
+        p1 = F.avg_pool2d(img1, 2)
+        f4, f8, f16 = self.enc(torch.cat([p0, p1], 0) - 0.5)
         a16, b16 = f16[:n], f16[n:]
         a8, b8 = f8[:n], f8[n:]
 
@@ -182,8 +186,8 @@ class KilnVFI(nn.Module):
         h4 = up2(h8)
         ft0 = d4 * (-t)
         ft1 = d4 * (1.0 - t)
-        i0q = F.avg_pool2d(img0, 4)
-        i1q = F.avg_pool2d(img1, 4)
+        i0q = F.avg_pool2d(p0, 2)
+        i1q = F.avg_pool2d(p1, 2)
         w0q = warp(i0q, ft0 / 4.0)
         w1q = warp(i1q, ft1 / 4.0)
         tmap4 = t * torch.ones_like(m4)
@@ -194,9 +198,9 @@ class KilnVFI(nn.Module):
         m4 = m4 + self.ref4_mask(y)
 
         # Full resolution: exactly two warps and a blend.
-        ft0f = F.interpolate(ft0, scale_factor=4.0, mode="bilinear", align_corners=False)
-        ft1f = F.interpolate(ft1, scale_factor=4.0, mode="bilinear", align_corners=False)
-        logit = F.interpolate(m4, scale_factor=4.0, mode="bilinear", align_corners=False)
+        # one Resize for both flows and the mask logit (bilinear is per channel)
+        up = F.interpolate(torch.cat([ft0, ft1, m4], 1), scale_factor=4.0, mode="bilinear", align_corners=False)
+        ft0f, ft1f, logit = up[:, 0:2], up[:, 2:4], up[:, 4:5]
         mask = torch.sigmoid(logit + torch.log((1.0 - t) / t))
         w0 = warp(img0, ft0f)
         w1 = warp(img1, ft1f)
