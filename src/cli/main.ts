@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { KilnError, UsageError } from '../errors.js';
 
 /** Registered commands, in the order `kiln --help` lists them. */
-const COMMANDS = ['inspect', 'bench', 'profile', 'pipeline', 'optimize', 'quantize', 'interpolate'];
+const COMMANDS = ['inspect', 'bench', 'profile', 'pipeline', 'optimize', 'quantize', 'interpolate', 'demo'];
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
