@@ -1,7 +1,7 @@
 // The README's main job on embedded defaults: render a short sample clip from a real photo,
 // optimize the shipped model for that clip's size (verified on onnxruntime), and interpolate
 // the clip 2× with the optimized model. Everything lands in .cache/demo/.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -35,7 +35,7 @@ export function makeSampleClip(out: string, opts: { width?: number; height?: num
   const w = opts.width ?? 640, h = opts.height ?? 480, secs = opts.seconds ?? 3;
   const tmp = `${out}.kiln-tmp-${process.pid}.mp4`;
   // Scale the photo to twice the clip width, then move a clip-sized window over it.
-  const filter = `scale=${2 * w}:-2,crop=${w}:${h}:x='(iw-${w})*t/${secs}':y='(ih-${h})*(0.5+0.4*sin(t))/1',format=yuv420p`;
+  const filter = `scale=${2 * w}:-2,crop=${w}:${h}:x='(iw-${w})*t/${secs}':y='(ih-${h})*(0.5+0.4*sin(t))',format=yuv420p`;
   const r = spawnSync(ffmpegPath(), [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-loop', '1', '-framerate', '30', '-i', photo,
@@ -43,9 +43,12 @@ export function makeSampleClip(out: string, opts: { width?: number; height?: num
     '-vf', filter, '-t', String(secs), '-r', '30',
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-c:a', 'aac', '-b:a', '64k', '-shortest', tmp,
   ], { encoding: 'utf8' });
-  if (r.error) throw new KilnError(`cannot run ffmpeg: ${r.error.message}; ${INSTALL_HINT}`);
-  if (r.status !== 0) throw new KilnError(`ffmpeg could not render the sample clip: ${r.stderr.trim()}`);
-  spawnSync('mv', [tmp, out]);
+  if (r.error || r.status !== 0) {
+    rmSync(tmp, { force: true });
+    if (r.error) throw new KilnError(`cannot run ffmpeg: ${r.error.message}; ${INSTALL_HINT}`);
+    throw new KilnError(`ffmpeg could not render the sample clip: ${r.stderr.trim()}`);
+  }
+  renameSync(tmp, out);
   return out;
 }
 
