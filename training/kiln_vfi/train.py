@@ -117,6 +117,16 @@ class Feeder:
         return data.to_tensors(np.stack(fr), np.array(ts, np.float32), np.stack(fl))
 
 
+def val_fingerprint(val) -> str:
+    """sha1 of the validation frames: best-so-far scores are only comparable on the same set."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for x in val[:4]:
+        h.update(x.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def load_val(d: str):
     files = data.list_shards(d)
     if not files:
@@ -223,6 +233,17 @@ def main(argv=None):
     log(fh, "args " + " ".join(f"{k}={v}" for k, v in vars(a).items()))
 
     val = load_val(a.val)
+    val_fp = val_fingerprint(val)
+    if src and st.get("val_fp") != val_fp and os.path.exists(best_p):
+        # the val set was regenerated (or the checkpoint predates fingerprints): re-score the
+        # best checkpoint on this set so "best" keeps meaning best on the set in use
+        ref = KilnVFI()
+        ref.load_state_dict(load_ckpt(best_p)["model"])
+        ref.eval()
+        old = best
+        best = score_val(ref, val)["psnr"]
+        log(fh, f"val set {val_fp} differs from the checkpoint's ({st.get('val_fp')}): best.pt re-scored {old:.3f} -> {best:.3f} dB")
+    log(fh, f"val set fingerprint {val_fp}")
     dev = metrics.load_dev()
     if dev is None:
         log(fh, f"real dev triplets not found at {metrics.DEV_DIR}; dev score skipped")
@@ -240,7 +261,7 @@ def main(argv=None):
     def state():
         return {
             "model": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best, "best_step": best_step,
-            "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "args": vars(a),
+            "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "args": vars(a), "val_fp": val_fp,
         }
 
     if step == 0:
