@@ -14,6 +14,8 @@ import { createSession, run, ort, type SessionOptions } from '../runtime/session
 import { ffmpegPath, ffprobePath, runTool, tail } from '../video/ffmpeg.js';
 import type { Tensor } from '../ir/tensor.js';
 import { withExtraOutputs, type Sample } from './graph-util.js';
+export { rng } from '../random.js';
+import { rng } from '../random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Samples
@@ -64,17 +66,6 @@ function inputsOf(model: Model): InputDesc[] {
     });
 }
 
-/** A deterministic generator (mulberry32) so "random" calibration is reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const concrete = (dims: (number | string | null)[], fill: (i: number) => number): number[] => dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : fill(i)));
 

@@ -3,18 +3,9 @@
 // retagging, re-typing, duplicating or dropping fields, extreme varints), which reaches deeper
 // into the decoder than random bytes do. Deterministic: the same seed gives the same bytes.
 import protobuf from 'protobufjs/minimal.js';
+export { rng } from '../../src/random.js';
+import { rng } from '../../src/random.js';
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface WireField {
   no: number;
