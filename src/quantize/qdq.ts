@@ -224,19 +224,8 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
       keep(n, `reads ${blocked}, which is kept float to meet the quality budget`);
       continue;
     }
-    if (rule.role === 'anchor') {
-      const why = anchorProblem(n, rule, isAct);
-      if (why) {
-        keep(n, why);
-        continue;
-      }
-      quantized.push(n);
-      for (const v of acts) wanted.add(v.name);
-      const t = outputTensor(n).name;
-      produced.add(t);
-      outputOf.set(nodeKey(n), t);
-    } else if (rule.role === 'int') {
-      const why = intProblem(n, rule, isAct, available);
+    if (rule.role === 'anchor' || rule.role === 'int') {
+      const why = rule.role === 'anchor' ? anchorProblem(n, rule, isAct) : intProblem(n, rule, isAct, available);
       if (why) {
         keep(n, why);
         continue;
