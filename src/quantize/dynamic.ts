@@ -6,6 +6,11 @@
 // onnxruntime fuses this into MatMulIntegerToFloat and then DynamicQuantizeMatMul (contrib), a
 // u8×s8 kernel. Wq is int8 symmetric per output column (zero points 0).
 //
+// LSTM becomes onnxruntime's DynamicQuantizeLSTM (contrib): W [D, 4H, I] and R [D, 4H, H] are
+// stored transposed ([D, I, 4H], [D, H, 4H]) as int8 with one scale per direction and gate column;
+// the kernel quantizes X and h to uint8 at each step. GRU has no such kernel in onnxruntime (and
+// no standard-op form that is faster than its float kernel), so it stays float with that reason.
+//
 // Conv is not converted: ConvInteger, the dynamic form of Conv, has no optimized kernel in
 // onnxruntime and runs slower than FP32 — convolutional nets should use static INT8 (QDQ).
 import { UsageError } from '../errors.js';
@@ -51,6 +56,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   const warnings: string[] = [];
   const quantized: string[] = [];
   const candidates: Node[] = [];
+  const lstms: Node[] = [];
   let convs = 0;
   for (const n of g.nodes) {
     if (n.domain !== '') continue;
@@ -59,8 +65,14 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
       kept.push({ node: nodeKey(n), op: n.opType, reason: 'dynamic INT8 leaves Conv in float (ConvInteger has no optimized kernel in onnxruntime); use --mode int8' });
       continue;
     }
-    if (n.opType === 'LSTM' || n.opType === 'GRU') {
-      kept.push({ node: nodeKey(n), op: n.opType, reason: `dynamic ${n.opType} quantization (onnxruntime's DynamicQuantize${n.opType}) is not implemented in kiln yet` });
+    if (n.opType === 'GRU') {
+      kept.push({ node: nodeKey(n), op: n.opType, reason: 'onnxruntime has no integer GRU kernel (its DynamicQuantizeLSTM covers LSTM only); GRU stays FP32' });
+      continue;
+    }
+    if (n.opType === 'LSTM') {
+      const why = opts.excludeOps?.has(n.opType) || opts.excludeNodes?.has(nodeKey(n)) ? 'excluded' : lstmProblem(n, info);
+      if (why) kept.push({ node: nodeKey(n), op: n.opType, reason: why });
+      else lstms.push(n);
       continue;
     }
     if (n.opType !== 'MatMul' && n.opType !== 'Gemm') continue;
@@ -72,9 +84,9 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     if (why) kept.push({ node: nodeKey(n), op: n.opType, reason: why });
     else candidates.push(n);
   }
-  if (!candidates.length) {
+  if (!candidates.length && !lstms.length) {
     if (convs) throw new UsageError(`${model.source || 'model'} is a convolutional network (${convs} Conv, no quantizable MatMul/Gemm): dynamic INT8 would need ConvInteger, which has no optimized kernel in onnxruntime and runs slower than FP32. Use --mode int8 (static QDQ with calibration) instead`);
-    throw new UsageError(`${model.source || 'model'} has no MatMul/Gemm with constant float weights: nothing for dynamic INT8 to quantize${kept.length ? ` (${kept[0].node}: ${kept[0].reason})` : ''}`);
+    throw new UsageError(`${model.source || 'model'} has no MatMul/Gemm/LSTM with constant float weights: nothing for dynamic INT8 to quantize${kept.length ? ` (${kept[0].node}: ${kept[0].reason})` : ''}`);
   }
   if (convs) warnings.push(`${convs} Conv node(s) stay float in dynamic mode (ConvInteger is slow in onnxruntime); --mode int8 quantizes them statically`);
   const swaps: [string, string][] = [];
@@ -119,6 +131,11 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     } else g.replaceAllUses(y, out);
     quantized.push(nodeKey(n));
   }
+  for (const n of lstms) {
+    toDynamicLstm(n, nodeName);
+    quantized.push(nodeKey(n));
+  }
+  if (lstms.length && model.opset('com.microsoft') === undefined) model.opsetImports.set('com.microsoft', 1);
   // Replaced nodes go once nothing reads them (graph-output ones are renamed away by the swap).
   const dead = new Set(candidates.filter((n) => !n.output(0).uses.length && !n.output(0).isGraphOutput));
   g.removeNodes(dead);
@@ -131,4 +148,74 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   }
   dropDeadConstants(outModel.graph);
   return { model: outModel, quantized, kept, warnings };
+}
+
+const LSTM_DEFAULT_ACTS = ['Sigmoid', 'Tanh', 'Tanh'];
+
+function lstmProblem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | null {
+  const x = n.input(0);
+  if (!x || info.get(x.name)?.dtype !== 'float32') return 'its input X is not float32';
+  for (const [slot, what] of [[1, 'W'], [2, 'R']] as const) {
+    const t = constTensor(n.input(slot));
+    if (!t || !isFloatConstant(n.input(slot))) return `its ${what} is not a float32 constant`;
+    if (t.dims.length !== 3) return `its ${what} is ${t.dims.length}-D`;
+  }
+  if (n.getInt('layout', 0) !== 0) return 'layout=1 (batch-first): DynamicQuantizeLSTM takes [seq, batch, input] only';
+  for (const slot of [3, 7]) {
+    const v = n.input(slot);
+    if (v && !isFloatConstant(v)) return `its ${slot === 3 ? 'bias B' : 'peephole P'} is not a float32 constant`;
+  }
+  const seq = n.input(4);
+  if (seq && info.get(seq.name)?.dtype && info.get(seq.name)?.dtype !== 'int32') return 'its sequence_lens is not int32';
+  const acts = n.attributes.get('activations');
+  if (acts && acts.type === 'strings') {
+    const list = acts.value.map((a) => Buffer.from(a).toString('utf8'));
+    const std = list.every((a, i) => a.toLowerCase() === LSTM_DEFAULT_ACTS[i % 3].toLowerCase());
+    if (!std) return `non-default activations (${list.join(', ')})`;
+  }
+  return null;
+}
+
+/**
+ * [D, 4H, K] float → [D, K, 4H] int8, symmetric, one scale per (direction, gate column): the
+ * layout and granularity DynamicQuantizeLSTM reads ("per channel on the axis input_size").
+ */
+export function quantizeLstmWeight(t: Tensor): { data: Tensor; scales: Tensor; zeroPoints: Tensor } {
+  const [D, G, K] = t.dims;
+  const w = t.toFloat32();
+  const scales = new Float32Array(D * G);
+  const q = new Int8Array(D * G * K);
+  for (let d = 0; d < D; d++) {
+    for (let j = 0; j < G; j++) {
+      const row = (d * G + j) * K;
+      let m = 0;
+      for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(w[row + k]));
+      const s = m > 0 ? m / 127 : 1;
+      scales[d * G + j] = s;
+      for (let k = 0; k < K; k++) q[(d * K + k) * G + j] = Math.max(-127, Math.min(127, Math.round(w[row + k] / s)));
+    }
+  }
+  return {
+    data: Tensor.from(DataType.INT8, [D, K, G], q),
+    scales: Tensor.from(DataType.FLOAT, [D, G], scales),
+    zeroPoints: Tensor.from(DataType.INT8, [D, G], new Int8Array(D * G)),
+  };
+}
+
+/** Rewrites an LSTM node in place into com.microsoft.DynamicQuantizeLSTM (outputs unchanged). */
+function toDynamicLstm(n: Node, nodeName: (hint: string) => string): void {
+  const g = n.graph;
+  const base = nodeName(`${nodeKey(n)}_int8`);
+  const q = (slot: number, tag: string) => {
+    const r = quantizeLstmWeight(constTensor(n.input(slot))!);
+    return { data: g.addConstant(`${base}_${tag}_quantized`, r.data), scale: g.addConstant(`${base}_${tag}_scale`, r.scales), zp: g.addConstant(`${base}_${tag}_zero_point`, r.zeroPoints) };
+  };
+  const w = q(1, 'W');
+  const r = q(2, 'R');
+  const inputs = [n.input(0), w.data, r.data, n.input(3), n.input(4), n.input(5), n.input(6), n.input(7), w.scale, w.zp, r.scale, r.zp];
+  g.truncateInputs(n, 0);
+  inputs.forEach((v, i) => g.setInput(n, i, v));
+  n.attributes.delete('layout');
+  n.opType = 'DynamicQuantizeLSTM';
+  n.domain = 'com.microsoft';
 }

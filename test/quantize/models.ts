@@ -150,3 +150,31 @@ export function sensitiveNet(opts: { seed?: number } = {}): Model {
   m.source = 'sensitive_net';
   return m;
 }
+
+/**
+ * A sequence model: a bidirectional LSTM (with bias, initial state and peepholes), a forward
+ * GRU over its output, and a linear head — what dynamic INT8 is for.
+ */
+export function recurrentNet(opts: { steps?: number; batch?: number; features?: number; hidden?: number; seed?: number; gru?: boolean } = {}): Model {
+  const n = new Net(opts.seed ?? 5);
+  const b = n.b;
+  const [T, B, F, H] = [opts.steps ?? 12, opts.batch ?? 2, opts.features ?? 24, opts.hidden ?? 32];
+  const x = b.input('sequence', DataType.FLOAT, [T, B, F]);
+  const gain = 0.5;
+  const lstmW = n.weights([2, 4 * H, F], F, gain);
+  const lstmR = n.weights([2, 4 * H, H], H, gain);
+  const h0 = b.constant('h0', Tensor.from(DataType.FLOAT, [2, B, H], Float32Array.from({ length: 2 * B * H }, (_, i) => Math.sin(i) * 0.1)));
+  const mat = (rows: number, cols: number): Value => b.op('Reshape', [n.vec(rows * cols), b.ints(`shape${rows}x${cols}`, [rows, cols])]);
+  const [y] = b.node('LSTM', [x, lstmW, lstmR, mat(2, 8 * H), null, h0, null, mat(2, 3 * H)], { hidden_size: H, direction: 'bidirectional' }, { outputs: 3, name: 'encoder' });
+  // Y [T, 2, B, H] → [T, B, 2H]
+  let h = b.op('Reshape', [b.op('Transpose', [y], { perm: [0, 2, 1, 3] }), b.ints('seq_shape', [T, B, 2 * H])]);
+  if (opts.gru !== false) {
+    const [g] = b.node('GRU', [h, n.weights([1, 3 * H, 2 * H], 2 * H, gain), n.weights([1, 3 * H, H], H, gain), mat(1, 6 * H)], { hidden_size: H, linear_before_reset: 1 }, { outputs: 2, name: 'decoder' });
+    h = b.op('Squeeze', [g, b.ints('axis1', [1])]);
+  }
+  const out = b.op('Add', [b.op('MatMul', [h, n.weights([opts.gru === false ? 2 * H : H, 8], H)], {}, { name: 'head' }), n.vec(8)], {}, { output: 'scores' });
+  b.output(out);
+  const m = b.build();
+  m.source = 'recurrent_net';
+  return m;
+}
