@@ -18,6 +18,7 @@ interface Opts {
   percentile?: string;
   activations: string;
   weightBits?: string;
+  matmulScales?: string;
   exclude: string[];
   keepIoTypes?: boolean;
   budget?: string;
@@ -55,6 +56,7 @@ export function command(): Command {
     .option('--percentile <p>', 'percentile calibrator: share of values kept, in % (default 99.99)')
     .option('--activations <type>', 'uint8 (asymmetric, default: faster on x86) | int8 (symmetric)', 'uint8')
     .option('--weight-bits <n>', '8 (default), or 7 (reduce range: no u8×s8 saturation on x86 CPUs without VNNI, coarser weights)')
+    .option('--matmul-scales <kind>', 'MatMul weight scales: tensor (default; fewer u8×s8 saturations without VNNI) | column')
     .option('--exclude <list>', 'keep these float: op:GridSample,node:NAME (repeatable)', collect, [])
     .option('--keep-io-types', 'fp16: keep float32 inputs and outputs (Casts inside)')
     .option('--budget <spec>', 'quality to keep: psnr=38, sqnr=30 or top1=99 (keeps the fewest layers float that meet it)')
@@ -119,6 +121,7 @@ export function command(): Command {
         percentile: num('--percentile', o.percentile),
         activations: o.activations as never,
         weightBits: o.weightBits === undefined ? undefined : o.weightBits === '7' ? 7 : o.weightBits === '8' ? 8 : (() => { throw new UsageError(`--weight-bits must be 7 or 8, got '${o.weightBits}'`); })(),
+        matmulScales: o.matmulScales as never,
         exclude: o.exclude,
         keepIoTypes: o.keepIoTypes,
         budget,

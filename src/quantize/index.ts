@@ -32,6 +32,8 @@ export interface QuantizeOptions {
   activations?: ActType;
   /** Weight width (default 8; 7 = reduce range, see weightBitsNote). */
   weightBits?: 7 | 8;
+  /** MatMul weight scales per tensor (default) or per output column. */
+  matmulScales?: 'tensor' | 'column';
   /** `op:GridSample`, `node:NAME` (comma lists allowed). */
   exclude?: readonly string[];
   keepIoTypes?: boolean;
@@ -220,6 +222,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
     const calibrator = opts.calibrator ?? 'minmax';
     const wb = { bits: opts.weightBits ?? 8 };
     if (wb.bits !== 7 && wb.bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${wb.bits}`);
+    if (opts.matmulScales !== undefined && opts.matmulScales !== 'tensor' && opts.matmulScales !== 'column') throw new UsageError(`MatMul weight scales must be 'tensor' or 'column', got '${opts.matmulScales}'`);
     const wnote = weightBitsNote(wb.bits);
     if (wnote) notes.push(wnote);
     Object.assign(report.calibration!, { calibrator, activations: act, weightBits: wb.bits, ...(calibrator === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) });
@@ -236,7 +239,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
       const plan = planQdq(target, info, { ...base, keepLayers: keepFloat, onlyNodes: only });
       await ensure(plan.tensors.values());
       const w: string[] = [];
-      return { model: applyQdq(target, plan, ranges, act, w, wb.bits), plan, warnings: w };
+      return { model: applyQdq(target, plan, ranges, act, w, { bits: wb.bits, matmulScales: opts.matmulScales }), plan, warnings: w };
     };
     const full = planQdq(work, info, base);
     if (!full.quantized.length) throw new KilnError(`${model.source || 'model'}: nothing to quantize statically (${full.kept.slice(0, 3).map((k) => `${k.op} '${k.node}': ${k.reason}`).join('; ') || 'no Conv/MatMul/Gemm'})`);

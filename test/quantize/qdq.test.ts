@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { DataType } from '../../src/ir/dtype.js';
 import { ModelBuilder } from '../../src/ir/builder.js';
 import { Tensor } from '../../src/ir/tensor.js';
+import type { Model } from '../../src/ir/graph.js';
 import { verify } from '../../src/ir/verify.js';
 import { encodeModel } from '../../src/onnx/write.js';
-import { collectRanges, loadSamples } from '../../src/quantize/calibrate.js';
+import { collectRanges, loadSamples, rng } from '../../src/quantize/calibrate.js';
 import { compareOutputs, integerOps, optimizedOps } from '../../src/quantize/evaluate.js';
 import { optimizeModel } from '../../src/passes/index.js';
 import { cloneModel, probeTypes } from '../../src/quantize/graph-util.js';
@@ -114,6 +115,46 @@ test('MatMul nets: constant-weight and activation×activation MatMuls fuse to QL
   assert.ok(report.outputs[0].sqnr > INT8_SQNR_MIN_DB, `SQNR ${report.outputs[0].sqnr}`);
 });
 
+test('MatMul weight scales: per column (--matmul-scales column) fuses too, one scale per output column, and keeps small columns that one scale wipes out', async () => {
+  // y = x·W with one outlier weight (W[0,0] = 30, the rest ±0.15): one scale for W rounds most weights to 0;
+  // outputs 'big' (column 0) and 'small' (the other columns).
+  const r = rng(8);
+  const [K, N] = [64, 32];
+  const w = Float32Array.from({ length: K * N }, () => (r() - 0.5) * 0.3);
+  w[0] = 30;
+  const build = (): Model => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', DataType.FLOAT, [1, 16, K]);
+    const y = b.op('MatMul', [x, b.constant('w', Tensor.from(DataType.FLOAT, [K, N], w))], {}, { name: 'proj' });
+    const part = (name: string, from: number, to: number) => b.output(b.op('Slice', [y, b.ints(`${name}_s`, [from]), b.ints(`${name}_e`, [to]), b.ints(`${name}_a`, [2])], {}, { output: name }));
+    part('big', 0, 1);
+    part('small', 1, N);
+    return b.build();
+  };
+  const { samples } = await loadSamples(build(), { kind: 'random', count: 6, seed: 77 } as never);
+  const res = {} as Record<string, { small: number; smallFused7: number; fused: number; scales: number }>;
+  for (const matmulScales of ['tensor', 'column'] as const) {
+    const { model, report } = await quantizeModel(build(), { mode: 'int8', matmulScales, calib: { kind: 'random', count: 10 }, speedRuns: 0 });
+    const dq = model.graph.nodes.find((n) => n.opType === 'DequantizeLinear' && n.outputs[0]!.uses.some((u) => u.node.name === 'proj') && n.input(0)!.initializer)!;
+    if (matmulScales === 'column') assert.equal(dq.getInt('axis', -99), 1);
+    // What the model computes (no fusion), and what the fused kernel computes with 7-bit weights (no u8×s8 saturation on any x86).
+    const exact = await compareOutputs(encodeModel(build()), encodeModel(model), samples, { optLevel: 'disabled' });
+    const q7 = await quantizeModel(build(), { mode: 'int8', matmulScales, weightBits: 7, calib: { kind: 'random', count: 10 }, speedRuns: 0 });
+    const fused7 = await compareOutputs(encodeModel(build()), encodeModel(q7.model), samples);
+    const exact7 = await compareOutputs(encodeModel(build()), encodeModel(q7.model), samples, { optLevel: 'disabled' });
+    assert.ok(Math.abs(fused7[1].sqnr - exact7[1].sqnr) < 0.5, `${matmulScales}: 7-bit fused ${fused7[1].sqnr} vs exact ${exact7[1].sqnr}`);
+    res[matmulScales] = { small: exact[1].sqnr, smallFused7: fused7[1].sqnr, fused: report.ort.integerOps.QLinearMatMul ?? 0, scales: dq.input(1)!.initializer!.size };
+  }
+  assert.deepEqual([res.tensor.fused, res.column.fused], [1, 1], JSON.stringify(res));
+  assert.deepEqual([res.tensor.scales, res.column.scales], [1, N], JSON.stringify(res));
+  assert.ok(res.column.small > res.tensor.small + 15, JSON.stringify(res));
+  console.log(`# small-column SQNR: per tensor ${res.tensor.small.toFixed(1)} dB, per column ${res.column.small.toFixed(1)} dB`);
+});
+
+test('--matmul-scales other than tensor/column is refused', async () => {
+  await assert.rejects(quantizeModel(mlpAttention(), { mode: 'int8', matmulScales: 'row' as never, speedRuns: 0 }), /'tensor' or 'column'/);
+});
+
 test('Concat of quantized branches fuses to QLinearConcat; ConvTranspose (not fused by onnxruntime) gets no Q/DQ', async () => {
   const { rng } = await import('../../src/quantize/calibrate.js');
   const r = rng(1);
@@ -151,7 +192,7 @@ test('7-bit weights run exactly in the fused kernel; on x86 without VNNI 8-bit w
   const exact = await Evaluator.create(encodeModel(m), set.samples.slice(6), { optLevel: 'disabled' });
   const sqnr = async (bits: 7 | 8): Promise<[number, number]> => {
     const c = cloneModel(m);
-    const b = encodeModel(applyQdq(c, planQdq(c, info, { activations: 'uint8' }), ranges, 'uint8', [], bits));
+    const b = encodeModel(applyQdq(c, planQdq(c, info, { activations: 'uint8' }), ranges, 'uint8', [], { bits }));
     return [(await fused.score(b))[0].sqnr, (await exact.score(b))[0].sqnr];
   };
   const [f7, e7] = await sqnr(7);
