@@ -8,6 +8,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
+import { DataType } from '../ir/dtype.js';
 import type { Model, Value } from '../ir/graph.js';
 import { readNpy, readTensorProto, toOrtTensor } from '../onnx/tensor-file.js';
 import { createSession, run, ort, type SessionOptions } from '../runtime/session.js';
@@ -49,20 +50,26 @@ export interface SampleSet {
   warnings: string[];
 }
 
-interface InputDesc {
+export interface InputDesc {
   name: string;
   dims: (number | string | null)[];
+  /** onnxruntime type name: float32 (calibrated), or bool/int32/int64 (control inputs, passed through). */
+  type: 'float32' | 'bool' | 'int32' | 'int64';
 }
 
-function inputsOf(model: Model): InputDesc[] {
+const INPUT_TYPES: Partial<Record<number, InputDesc['type']>> = { [DataType.FLOAT]: 'float32', [DataType.BOOL]: 'bool', [DataType.INT32]: 'int32', [DataType.INT64]: 'int64' };
+
+/** The model's fed inputs (initializers that are also inputs excluded), with their types. */
+export function inputsOf(model: Model): InputDesc[] {
   const inits = new Set(model.graph.initializers);
   return model.graph.inputs
     .filter((v) => !inits.has(v))
     .map((v: Value) => {
       const t = v.tensorType;
       if (!t) throw new KilnError(`${model.source || 'model'}: input '${v.name}' has no tensor type`);
-      if (t.elemType !== 1) throw new UsageError(`${model.source || 'model'}: input '${v.name}' is not float32; kiln calibrates float32 inputs only`);
-      return { name: v.name, dims: [...(t.shape ?? [])] };
+      const type = INPUT_TYPES[t.elemType];
+      if (!type) throw new UsageError(`${model.source || 'model'}: input '${v.name}' is ${DataType[t.elemType]?.toLowerCase() ?? t.elemType}; kiln feeds float32, bool, int32 and int64 inputs only`);
+      return { name: v.name, dims: [...(t.shape ?? [])], type };
     });
 }
 
@@ -81,7 +88,10 @@ export async function loadSamples(model: Model, source: SampleSource): Promise<S
   return imageSamples(model, inputs, source.dir, source.preprocess, source.count);
 }
 
-/** Uniform [0, 1) samples, dynamic dims set to 1 (batch) or 64 (spatial). */
+/**
+ * Uniform [0, 1) samples, dynamic dims set to 1 (batch) or 64 (spatial). Bool inputs get random
+ * bits (both branches of an If are exercised); integer inputs get 0, with a warning.
+ */
 export function randomSamples(inputs: InputDesc[], count: number, seed: number): SampleSet {
   if (!(count > 0)) throw new UsageError('calibration sample count must be at least 1');
   const r = rng(seed);
@@ -90,24 +100,31 @@ export function randomSamples(inputs: InputDesc[], count: number, seed: number):
     const s: Sample = {};
     for (const inp of inputs) {
       const dims = concrete(inp.dims, (i) => (i === 0 ? 1 : 64));
-      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < data.length; i++) data[i] = r();
-      s[inp.name] = new ort.Tensor('float32', data, dims);
+      s[inp.name] = randomTensor(inp.type, dims, r);
     }
     samples.push(s);
   }
+  const ints = inputs.filter((i) => i.type === 'int32' || i.type === 'int64').map((i) => `'${i.name}'`);
   return {
     samples,
     description: `${count} random uniform [0,1) samples (seed ${seed})`,
-    warnings: ['calibrating on random data: the scales it picks fit noise, not real inputs — use the result for speed tests only, calibrate with --calib DIR for accuracy'],
+    warnings: [...(ints.length ? [`integer input(s) ${ints.join(', ')} are 0 in the random samples; give --calib tensors for real values`] : []), 'calibrating on random data: the scales it picks fit noise, not real inputs — use the result for speed tests only, calibrate with --calib DIR for accuracy'],
   };
+}
+
+function randomTensor(type: InputDesc['type'], dims: number[], r: () => number): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (type === 'float32') return new ort.Tensor('float32', Float32Array.from({ length: n }, () => r()), dims);
+  if (type === 'bool') return new ort.Tensor('bool', Uint8Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0)), dims);
+  if (type === 'int32') return new ort.Tensor('int32', new Int32Array(n), dims);
+  return new ort.Tensor('int64', new BigInt64Array(n), dims);
 }
 
 function checkSample(model: Model, inputs: InputDesc[], s: Sample, where: string): void {
   for (const inp of inputs) {
     const t = s[inp.name];
     if (!t) throw new UsageError(`${where}: no tensor for input '${inp.name}'`);
-    if (t.type !== 'float32') throw new UsageError(`${where}: input '${inp.name}' is ${t.type}, the model wants float32`);
+    if (t.type !== inp.type) throw new UsageError(`${where}: input '${inp.name}' is ${t.type}, the model wants ${inp.type}`);
     if (t.dims.length !== inp.dims.length || inp.dims.some((d, i) => typeof d === 'number' && d > 0 && d !== t.dims[i]))
       throw new UsageError(`${where}: input '${inp.name}' has shape [${t.dims.join(',')}], ${model.source || 'the model'} wants [${inp.dims.map((d) => d ?? '?').join(',')}]`);
   }
@@ -140,7 +157,7 @@ function tensorSamples(model: Model, inputs: InputDesc[], path: string, count?: 
     if (inputs.length !== 1) throw new UsageError(`${file}: the model has ${inputs.length} inputs; give a folder of test_data_set_K/input_I.pb sets`);
     const t = readTensor(file);
     const o = toOrtTensor(t);
-    if (o.type !== 'float32') throw new UsageError(`${file}: holds ${o.type}, the model input '${inputs[0].name}' is float32`);
+    if (o.type !== 'float32' || inputs[0].type !== 'float32') throw new UsageError(`${file}: holds ${o.type}, the model input '${inputs[0].name}' is ${inputs[0].type}`);
     const want = inputs[0].dims;
     const batch = typeof want[0] === 'number' && want[0] > 0 ? want[0] : 1;
     if (o.dims.length === want.length && o.dims[0] % batch === 0 && o.dims[0] > batch) {
@@ -238,7 +255,7 @@ async function imageSize(file: string): Promise<[number, number]> {
 
 /** Image inputs are 4-D float with 3 channels (NCHW, or NHWC when the last dim is 3). */
 function imageLayout(inp: InputDesc): 'nchw' | 'nhwc' | null {
-  if (inp.dims.length !== 4) return null;
+  if (inp.type !== 'float32' || inp.dims.length !== 4) return null;
   if (inp.dims[1] === 3) return 'nchw';
   if (inp.dims[3] === 3) return 'nhwc';
   return null;
@@ -291,12 +308,7 @@ async function imageSamples(model: Model, inputs: InputDesc[], dir: string, pre:
       }
       s[inp.name] = new ort.Tensor('float32', data, layout === 'nchw' ? [1, 3, h, w] : [1, h, w, 3]);
     }
-    for (const o of others) {
-      const dims = concrete(o.dims, () => 1);
-      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < data.length; i++) data[i] = r();
-      s[o.name] = new ort.Tensor('float32', data, dims);
-    }
+    for (const o of others) s[o.name] = randomTensor(o.type, concrete(o.dims, () => 1), r);
     samples.push(s);
   }
   const norm = pre.mean.every((m) => m === 0) && pre.std.every((x) => x === 1) ? 'pixels/255' : `(pixels/255 − [${pre.mean.join(',')}]) / [${pre.std.join(',')}]`;

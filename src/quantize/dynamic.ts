@@ -15,7 +15,7 @@
 // onnxruntime and runs slower than FP32 — convolutional nets should use static INT8 (QDQ).
 import { UsageError } from '../errors.js';
 import { DataType } from '../ir/dtype.js';
-import type { Model, Node } from '../ir/graph.js';
+import type { Graph, Model, Node, Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import { constTensor, dropDeadConstants, isFloatConstant, swapNodeIoNames, nodeNamer, type ValueInfo } from './graph-util.js';
 import { nodeKey, quantizeWeight, type KeptFloat } from './qdq.js';
@@ -23,6 +23,8 @@ import { nodeKey, quantizeWeight, type KeptFloat } from './qdq.js';
 export interface DynamicOptions {
   excludeOps?: ReadonlySet<string>;
   excludeNodes?: ReadonlySet<string>;
+  /** Weight width: 8 (default) or 7 (±63: no u8×s8 saturation in x86 kernels without VNNI). */
+  weightBits?: 7 | 8;
 }
 
 export interface DynamicResult {
@@ -34,10 +36,16 @@ export interface DynamicResult {
 
 const CONV_OPS = new Set(['Conv', 'ConvTranspose']);
 
+/** float32 by the probe (main graph) or by declared/inferred type (inside subgraphs, which the probe cannot see). */
+function isFloat32(v: Value, info: ReadonlyMap<string, ValueInfo>): boolean {
+  const probed = info.get(v.name)?.dtype;
+  return probed ? probed === 'float32' : v.graph.parent !== null && v.elemType === DataType.FLOAT;
+}
+
 function problem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | null {
   const x = n.input(0);
   const w = n.input(1);
-  if (!x || x.initializer || info.get(x.name)?.dtype !== 'float32') return 'its data input is not a float activation';
+  if (!x || x.initializer || !isFloat32(x, info)) return 'its data input is not a float activation';
   if (!isFloatConstant(w)) return isFloatConstant(x) ? 'its weight is the first input' : 'both inputs are activations: the dynamic form (MatMulInteger of two run-time quantized tensors) is not fused by onnxruntime';
   const wt = constTensor(w)!;
   if (wt.dims.length !== 2) return `its weight is ${wt.dims.length}-D (only 2-D weights are quantized)`;
@@ -50,6 +58,16 @@ function problem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | null {
   return null;
 }
 
+/** Every node of the model, subgraph bodies (If/Loop/Scan) included, in graph order. */
+function nodesDeep(g: Graph): Node[] {
+  const out: Node[] = [];
+  for (const n of g.nodes) {
+    out.push(n);
+    for (const sub of n.subgraphs()) out.push(...nodesDeep(sub));
+  }
+  return out;
+}
+
 export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInfo>, opts: DynamicOptions = {}): DynamicResult {
   const g = model.graph;
   const kept: KeptFloat[] = [];
@@ -58,7 +76,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   const candidates: Node[] = [];
   const lstms: Node[] = [];
   let convs = 0;
-  for (const n of g.nodes) {
+  for (const n of nodesDeep(g)) {
     if (n.domain !== '') continue;
     if (CONV_OPS.has(n.opType)) {
       convs++;
@@ -89,18 +107,28 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     throw new UsageError(`${model.source || 'model'} has no MatMul/Gemm/LSTM with constant float weights: nothing for dynamic INT8 to quantize${kept.length ? ` (${kept[0].node}: ${kept[0].reason})` : ''}`);
   }
   if (convs) warnings.push(`${convs} Conv node(s) stay float in dynamic mode (ConvInteger is slow in onnxruntime); --mode int8 quantizes them statically`);
+  const qmax = opts.weightBits === 7 ? 63 : 127;
   const swaps: [string, string][] = [];
-  const nodeName = nodeNamer(g);
+  const namers = new Map<Graph, (hint: string) => string>();
+  const nameIn = (sg: Graph, hint: string): string => {
+    let f = namers.get(sg);
+    if (!f) namers.set(sg, (f = nodeNamer(sg)));
+    return f(hint);
+  };
   const dql = new Map<string, Node>();
-  const weights = new Map<string, { wq: string; ws: string; wz: string }>();
+  const weights = new Map<string, { wq: Value; ws: Value; wz: Value }>();
+  const graphIds = new Map<Graph, number>();
+  const gid = (sg: Graph): number => graphIds.get(sg) ?? (graphIds.set(sg, graphIds.size), graphIds.size - 1);
   for (const n of candidates) {
+    const sg = n.graph;
     const x = n.input(0)!;
     const w = n.input(1)!;
     const y = n.output(0);
-    let d = dql.get(x.name);
+    const dqlKey = `${gid(sg)}|${x.name}`;
+    let d = dql.get(dqlKey);
     if (!d) {
-      d = g.addNode({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: 3, name: nodeName(`${x.name}_DynamicQuantizeLinear`) }, { before: n });
-      dql.set(x.name, d);
+      d = sg.addNode({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: 3, name: nameIn(sg, `${x.name}_DynamicQuantizeLinear`) }, { before: n });
+      dql.set(dqlKey, d);
     }
     // Gemm transB=1 holds W as [N, K]: quantize per row then, which is per output column of x·Wᵀ.
     const transB = n.opType === 'Gemm' && n.getInt('transB', 0) === 1;
@@ -112,33 +140,39 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
       for (let i = 0; i < N; i++) for (let k = 0; k < K; k++) t[k * N + i] = src[i * K + k];
       wt = Tensor.from(DataType.FLOAT, [K, N], t);
     }
-    let wv = weights.get(`${w.name}|${transB}`);
+    // Quantized weights live beside the float ones (an outer-scope weight serves every subgraph).
+    const wg = w.graph;
+    const wKey = `${gid(wg)}|${w.name}|${transB}`;
+    let wv = weights.get(wKey);
     if (!wv) {
-      const q = quantizeWeight(wt, 1);
-      wv = { wq: g.addConstant(`${w.name}_quantized`, q.data).name, ws: g.addConstant(`${w.name}_scale`, q.scales).name, wz: g.addConstant(`${w.name}_zero_point`, q.zeroPoints).name };
-      weights.set(`${w.name}|${transB}`, wv);
+      const q = quantizeWeight(wt, 1, qmax);
+      wv = { wq: wg.addConstant(`${w.name}_quantized`, q.data), ws: wg.addConstant(`${w.name}_scale`, q.scales), wz: wg.addConstant(`${w.name}_zero_point`, q.zeroPoints) };
+      weights.set(wKey, wv);
     }
-    const get = (name: string) => g.ownValue(name)!;
-    const mmi = g.addNode({ op: 'MatMulInteger', inputs: [d.output(0), get(wv.wq), d.output(2), get(wv.wz)], name: nodeName(`${nodeKey(n)}_MatMulInteger`) }, { before: n });
-    const cast = g.addNode({ op: 'Cast', inputs: [mmi.output(0)], attrs: { to: { type: 'int', value: DataType.FLOAT } }, name: nodeName(`${nodeKey(n)}_Cast`) }, { before: n });
-    const scale = g.addNode({ op: 'Mul', inputs: [d.output(1), get(wv.ws)], name: nodeName(`${nodeKey(n)}_scale`) }, { before: n });
-    let out = g.addNode({ op: 'Mul', inputs: [cast.output(0), scale.output(0)], name: nodeName(`${nodeKey(n)}_rescale`) }, { before: n }).output(0);
+    const mmi = sg.addNode({ op: 'MatMulInteger', inputs: [d.output(0), wv.wq, d.output(2), wv.wz], name: nameIn(sg, `${nodeKey(n)}_MatMulInteger`) }, { before: n });
+    const cast = sg.addNode({ op: 'Cast', inputs: [mmi.output(0)], attrs: { to: { type: 'int', value: DataType.FLOAT } }, name: nameIn(sg, `${nodeKey(n)}_Cast`) }, { before: n });
+    const scale = sg.addNode({ op: 'Mul', inputs: [d.output(1), wv.ws], name: nameIn(sg, `${nodeKey(n)}_scale`) }, { before: n });
+    let out = sg.addNode({ op: 'Mul', inputs: [cast.output(0), scale.output(0)], name: nameIn(sg, `${nodeKey(n)}_rescale`) }, { before: n }).output(0);
     const c = n.opType === 'Gemm' ? n.input(2) : null;
-    if (c) out = g.addNode({ op: 'Add', inputs: [out, c], name: nodeName(`${nodeKey(n)}_bias`) }, { before: n }).output(0);
-    if (y.isGraphOutput) {
+    if (c) out = sg.addNode({ op: 'Add', inputs: [out, c], name: nameIn(sg, `${nodeKey(n)}_bias`) }, { before: n }).output(0);
+    if (y.isGraphOutput && sg === g) {
       for (const u of [...y.uses]) g.setInput(u.node, u.index, out);
       swaps.push([y.name, out.name]);
-    } else g.replaceAllUses(y, out);
+    } else if (y.isGraphOutput) {
+      // Subgraph outputs bind by position, not name: point the body's output slot at the new value.
+      for (const u of [...y.uses]) u.node.graph.setInput(u.node, u.index, out);
+      out.type = y.type ?? y.inferred;
+      sg.outputs.forEach((v, i) => v === y && sg.setOutput(i, out));
+    } else sg.replaceAllUses(y, out);
     quantized.push(nodeKey(n));
   }
   for (const n of lstms) {
-    toDynamicLstm(n, nodeName);
+    toDynamicLstm(n, (hint) => nameIn(n.graph, hint), qmax);
     quantized.push(nodeKey(n));
   }
   if (lstms.length && model.opset('com.microsoft') === undefined) model.opsetImports.set('com.microsoft', 1);
-  // Replaced nodes go once nothing reads them (graph-output ones are renamed away by the swap).
-  const dead = new Set(candidates.filter((n) => !n.output(0).uses.length && !n.output(0).isGraphOutput));
-  g.removeNodes(dead);
+  // Replaced nodes go once nothing reads them (main-graph-output ones are renamed away by the swap).
+  for (const n of candidates) if (!n.output(0).uses.length && !n.output(0).isGraphOutput) n.graph.removeNode(n);
   const outModel = swapNodeIoNames(model, swaps);
   if (swaps.length) {
     // The original nodes whose output was a graph output now produce the swapped-away name: drop them.
@@ -146,7 +180,11 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     const names = new Set(swaps.map(([, b]) => b));
     for (const n of [...og.nodes].reverse()) if (n.outputs.some((v) => v && names.has(v.name) && !v.uses.length)) og.removeNode(n);
   }
-  dropDeadConstants(outModel.graph);
+  const dropAll = (sg: Graph): void => {
+    for (const n of sg.nodes) n.subgraphs().forEach(dropAll);
+    dropDeadConstants(sg);
+  };
+  dropAll(outModel.graph);
   return { model: outModel, quantized, kept, warnings };
 }
 
@@ -154,7 +192,7 @@ const LSTM_DEFAULT_ACTS = ['Sigmoid', 'Tanh', 'Tanh'];
 
 function lstmProblem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | null {
   const x = n.input(0);
-  if (!x || info.get(x.name)?.dtype !== 'float32') return 'its input X is not float32';
+  if (!x || !isFloat32(x, info)) return 'its input X is not float32';
   for (const [slot, what] of [[1, 'W'], [2, 'R']] as const) {
     const t = constTensor(n.input(slot));
     if (!t || !isFloatConstant(n.input(slot))) return `its ${what} is not a float32 constant`;
@@ -180,7 +218,7 @@ function lstmProblem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | nu
  * [D, 4H, K] float → [D, K, 4H] int8, symmetric, one scale per (direction, gate column): the
  * layout and granularity DynamicQuantizeLSTM reads ("per channel on the axis input_size").
  */
-export function quantizeLstmWeight(t: Tensor): { data: Tensor; scales: Tensor; zeroPoints: Tensor } {
+export function quantizeLstmWeight(t: Tensor, qmax = 127): { data: Tensor; scales: Tensor; zeroPoints: Tensor } {
   const [D, G, K] = t.dims;
   const w = t.toFloat32();
   const scales = new Float32Array(D * G);
@@ -190,9 +228,9 @@ export function quantizeLstmWeight(t: Tensor): { data: Tensor; scales: Tensor; z
       const row = (d * G + j) * K;
       let m = 0;
       for (let k = 0; k < K; k++) m = Math.max(m, Math.abs(w[row + k]));
-      const s = m > 0 ? m / 127 : 1;
+      const s = m > 0 ? m / qmax : 1;
       scales[d * G + j] = s;
-      for (let k = 0; k < K; k++) q[(d * K + k) * G + j] = Math.max(-127, Math.min(127, Math.round(w[row + k] / s)));
+      for (let k = 0; k < K; k++) q[(d * K + k) * G + j] = Math.max(-qmax, Math.min(qmax, Math.round(w[row + k] / s)));
     }
   }
   return {
@@ -203,12 +241,13 @@ export function quantizeLstmWeight(t: Tensor): { data: Tensor; scales: Tensor; z
 }
 
 /** Rewrites an LSTM node in place into com.microsoft.DynamicQuantizeLSTM (outputs unchanged). */
-function toDynamicLstm(n: Node, nodeName: (hint: string) => string): void {
+function toDynamicLstm(n: Node, nodeName: (hint: string) => string, qmax: number): void {
   const g = n.graph;
   const base = nodeName(`${nodeKey(n)}_int8`);
   const q = (slot: number, tag: string) => {
-    const r = quantizeLstmWeight(constTensor(n.input(slot))!);
-    return { data: g.addConstant(`${base}_${tag}_quantized`, r.data), scale: g.addConstant(`${base}_${tag}_scale`, r.scales), zp: g.addConstant(`${base}_${tag}_zero_point`, r.zeroPoints) };
+    const r = quantizeLstmWeight(constTensor(n.input(slot))!, qmax);
+    const wg = n.input(slot)!.graph;
+    return { data: wg.addConstant(`${base}_${tag}_quantized`, r.data), scale: wg.addConstant(`${base}_${tag}_scale`, r.scales), zp: wg.addConstant(`${base}_${tag}_zero_point`, r.zeroPoints) };
   };
   const w = q(1, 'W');
   const r = q(2, 'R');

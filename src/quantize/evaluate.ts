@@ -199,10 +199,18 @@ export async function optimizedOps(model: Uint8Array, opts: SessionOptions = {})
     await s.release();
     const proto = onnx.ModelProto.decode(readFileSync(path));
     const counts = new Map<string, number>();
-    for (const n of proto.graph?.node ?? []) {
-      const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType!;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
+    // Subgraph bodies (If/Loop/Scan attributes) count too: onnxruntime optimizes them as well.
+    const visit = (nodes: readonly onnx.INodeProto[]): void => {
+      for (const n of nodes) {
+        const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType!;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        for (const a of n.attribute ?? []) {
+          if (a.g) visit(a.g.node ?? []);
+          for (const g of a.graphs ?? []) visit(g.node ?? []);
+        }
+      }
+    };
+    visit(proto.graph?.node ?? []);
     return counts;
   } finally {
     rmSync(dir, { recursive: true, force: true });

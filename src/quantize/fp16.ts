@@ -12,7 +12,7 @@
 import { KilnError } from '../errors.js';
 import { DataType } from '../ir/dtype.js';
 import { HALF_MAX } from '../ir/half.js';
-import { tensorType, type Model, type Node, type Value } from '../ir/graph.js';
+import { tensorType, type Graph, type Model, type Node, type Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import { nodeKey } from './qdq.js';
 import { swapNodeIoNames, nodeNamer, type ValueInfo } from './graph-util.js';
@@ -58,7 +58,6 @@ const SUBNORMAL_MIN = 2 ** -24;
 
 export function convertFp16(model: Model, info: ReadonlyMap<string, ValueInfo>, opts: Fp16Options = {}): Fp16Result {
   const g = model.graph;
-  if (g.nodes.some((n) => n.subgraphs().length)) throw new KilnError(`${model.source || 'model'}: FP16 conversion of models with subgraphs (If/Loop/Scan) is not supported`);
   const block = opts.blockOps ?? new Set(DEFAULT_FP16_BLOCK);
   const kept: Fp16Result['kept'] = [];
   const outOfRange: Fp16Result['outOfRange'] = [];
@@ -84,7 +83,8 @@ export function convertFp16(model: Model, info: ReadonlyMap<string, ValueInfo>, 
     if (tiny) underflow.push({ tensor: v.name, count: tiny });
   }
   for (const n of g.nodes) {
-    if (block.has(n.opType)) fp32.set(n, `${n.opType} is on the FP16 block list`);
+    if (n.subgraphs().length) fp32.set(n, 'control flow: the node and its subgraphs stay float32 (outer float16 values they read are cast back)');
+    else if (block.has(n.opType)) fp32.set(n, `${n.opType} is on the FP16 block list`);
     else if (opts.blockNodes?.has(nodeKey(n))) fp32.set(n, 'excluded (kept float32)');
     else if (n.inputs.some((v) => v && constTooBig.has(v))) fp32.set(n, `reads a constant beyond the float16 range (±${HALF_MAX})`);
     else if (n.opType === 'Constant') {
@@ -154,6 +154,15 @@ export function convertFp16(model: Model, info: ReadonlyMap<string, ValueInfo>, 
       if (isHalf !== wantHalf) g.setInput(n, i, castTo(v!, wantHalf ? DataType.FLOAT16 : DataType.FLOAT));
     });
   }
+  // Subgraphs stay float32: every float16 outer value they read (at any depth) is read through a Cast.
+  const castInside = (sg: Graph): void => {
+    for (const m of sg.nodes) {
+      m.inputs.forEach((v, i) => v && v.graph === g && half.has(v) && sg.setInput(m, i, castTo(v, DataType.FLOAT)));
+      m.subgraphs().forEach(castInside);
+    }
+    sg.outputs.forEach((v, i) => v.graph === g && half.has(v) && sg.setOutput(i, castTo(v, DataType.FLOAT)));
+  };
+  for (const n of g.nodes) n.subgraphs().forEach(castInside);
   for (const v of [...g.initializers]) if (!v.uses.length && !v.isGraphInput && !v.isGraphOutput) g.removeInitializer(v);
   // Declared types follow (value_info, graph inputs, outputs); keepIoTypes adds output Casts.
   const swaps: [string, string][] = [];

@@ -44,15 +44,20 @@ export const ACT_TYPES: readonly ActType[] = ['uint8', 'int8'];
  * CPUs models are deployed to, so 8 stays the default and --weight-bits 7 is offered.
  */
 export function weightBitsNote(bits: 7 | 8): string | null {
-  if (bits === 7 || (process.arch !== 'x64' && process.arch !== 'ia32')) return null;
+  if (bits === 7 || !x86WithoutVnni()) return null;
+  return 'this x86 CPU has no VNNI: its u8×s8 kernel saturates int16 pair sums with 8-bit weights, so the error and speed measured here are those of this CPU (2.4–5 dB SQNR below exact QDQ math on ResNet-18); --weight-bits 7 avoids the saturation at the price of coarser weights (−1.7 to +0.9 dB net, measured)';
+}
+
+/** True on x86 CPUs whose integer kernels saturate u8×s8 pair sums (no VNNI / AMX). */
+export function x86WithoutVnni(): boolean {
+  if (process.arch !== 'x64' && process.arch !== 'ia32') return false;
   let flags = '';
   try {
     flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
   } catch {
-    return null;
+    return false;
   }
-  if (/\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(flags)) return null;
-  return 'this x86 CPU has no VNNI: its u8×s8 kernel saturates int16 pair sums with 8-bit weights, so the error and speed measured here are those of this CPU (2.4–5 dB SQNR below exact QDQ math on ResNet-18); --weight-bits 7 avoids the saturation at the price of coarser weights (−1.7 to +0.9 dB net, measured)';
+  return !/\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(flags);
 }
 
 export interface QParams {
@@ -203,6 +208,11 @@ export function planQdq(model: Model, info: ReadonlyMap<string, ValueInfo>, opts
     if (!hasFloat(n)) continue;
     if (opts.excludeOps?.has(n.opType) || opts.excludeNodes?.has(nodeKey(n))) {
       keep(n, opts.excludeOps?.has(n.opType) ? `excluded (--exclude op:${n.opType})` : `excluded (--exclude node:${nodeKey(n)})`);
+      continue;
+    }
+    if (!rule && n.subgraphs().length) {
+      const inside = n.subgraphs().flatMap((sg) => [...sg.allNodes()]).filter((m) => m.domain === '' && QDQ_OPS[m.opType]?.role === 'anchor').length;
+      keep(n, `control flow: its subgraphs stay float (their tensors cannot be calibrated as graph outputs)${inside ? `; ${inside} MatMul/Gemm/Conv inside — --mode int8-dynamic quantizes MatMul/Gemm in subgraphs` : ''}`);
       continue;
     }
     if (!rule) {

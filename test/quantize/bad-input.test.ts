@@ -5,7 +5,7 @@ import { ModelBuilder } from '../../src/ir/builder.js';
 import { ModelError, UsageError } from '../../src/errors.js';
 import { quantizeModel } from '../../src/quantize/index.js';
 import { ort } from '../../src/runtime/session.js';
-import { resnetTiny, warpNet } from './models.js';
+import { branchyNet, resnetTiny, warpNet } from './models.js';
 
 const random = { kind: 'random' as const, count: 4 };
 
@@ -41,4 +41,17 @@ test('calibration samples of the wrong shape, or none, are errors', async () => 
   await assert.rejects(quantizeModel(resnetTiny(), { mode: 'int8', calib: { kind: 'given', samples: wrong }, speedRuns: 0 }), /sample 0: input 'image' has shape \[1,3,8,8\]/);
   await assert.rejects(quantizeModel(resnetTiny(), { mode: 'int8', calib: { kind: 'given', samples: [] }, speedRuns: 0 }), /count 0/);
   await assert.rejects(quantizeModel(resnetTiny(), { mode: 'int8', calib: { kind: 'given', samples: [{}] }, speedRuns: 0 }), /no tensor for input 'image'/);
+});
+
+test('a sample whose tensor has the wrong element type for an input (float for a bool If condition) is an error naming both', async () => {
+  const bad = [{ x: new ort.Tensor('float32', new Float32Array(128), [4, 32]), use_then: new ort.Tensor('float32', new Float32Array(1), []) }];
+  await assert.rejects(quantizeModel(branchyNet(), { mode: 'int8-dynamic', calib: { kind: 'given', samples: bad }, speedRuns: 0 }), /sample 0: input 'use_then' is float32, the model wants bool/);
+});
+
+test('an input of a type kiln cannot feed (string) is refused with the type named', async () => {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, [1, 4]);
+  b.input('label', DataType.STRING, [1]);
+  b.output(b.op('MatMul', [x, b.floats('w', [4, 4], new Float32Array(16).fill(0.5))]));
+  await assert.rejects(quantizeModel(b.build(), { mode: 'int8-dynamic', speedRuns: 0 }), (e: Error) => e instanceof UsageError && /input 'label' is string/.test(e.message));
 });

@@ -8,7 +8,11 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { rng } from '../../src/quantize/calibrate.js';
 import { quantizeLstmWeight } from '../../src/quantize/dynamic.js';
 import { quantizeModel } from '../../src/quantize/index.js';
-import { mlpAttention, recurrentNet, resnetTiny, warpNet } from './models.js';
+import type { Sample } from '../../src/quantize/graph-util.js';
+import { x86WithoutVnni } from '../../src/quantize/qdq.js';
+import { ort } from '../../src/runtime/session.js';
+import type { Model } from '../../src/ir/graph.js';
+import { branchyNet, mlpAttention, recurrentNet, resnetTiny, warpNet } from './models.js';
 import { INT8_DYNAMIC_SQNR_MIN_DB } from './tolerances.js';
 
 test('dynamic INT8: constant-weight MatMuls become DynamicQuantizeMatMul / MatMulIntegerToFloat in onnxruntime', async () => {
@@ -79,4 +83,38 @@ test('dynamic INT8: an LSTM with non-default activations stays float with the re
   const { report } = await quantizeModel(m, { mode: 'int8-dynamic', speedRuns: 0 });
   assert.deepEqual(report.quantizedNodes, ['head']);
   assert.ok(report.keptFloat.some((k) => k.node === 'encoder' && /non-default activations/.test(k.reason)), JSON.stringify(report.keptFloat));
+});
+
+/** Samples that take both branches of branchy_net's If. */
+function branchSamples(): Sample[] {
+  return [0, 1, 2, 3].map((k) => ({
+    x: new ort.Tensor('float32', Float32Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.37 + k)), [4, 32]),
+    use_then: new ort.Tensor('bool', new Uint8Array([k % 2]), []),
+  }));
+}
+
+test('dynamic INT8 inside subgraphs: MatMuls in both If branches (outer-scope and branch-local weights) are quantized and fused', async () => {
+  const { model, report } = await quantizeModel(branchyNet(), { mode: 'int8-dynamic', calib: { kind: 'given', samples: branchSamples() }, speedRuns: 0 });
+  assert.deepEqual(verify(model), []);
+  assert.deepEqual(report.quantizedNodes, ['stem', 'then_proj', 'else_proj']);
+  assert.equal(report.ort.integerOps.DynamicQuantizeMatMul, 3, JSON.stringify(report.ort.integerOps));
+  const ifNode = model.graph.nodes.find((n) => n.opType === 'If')!;
+  const [thenG, elseG] = ifNode.subgraphs();
+  assert.ok(thenG.nodes.some((n) => n.opType === 'MatMulInteger' && n.input(1)!.graph === model.graph), 'the outer weight is quantized in the outer graph');
+  assert.ok(elseG.nodes.some((n) => n.opType === 'MatMulInteger' && n.input(1)!.graph === elseG), "the branch's own weight is quantized in the branch");
+  assert.ok(!elseG.initializers.some((v) => v.name === 'else_w'), 'the float branch weight is gone');
+  assert.ok(report.outputs[0].sqnr > INT8_DYNAMIC_SQNR_MIN_DB, `SQNR ${report.outputs[0].sqnr}`);
+});
+
+test('dynamic INT8 weight width: 7 bits by default where this x86 CPU has no VNNI (its u8×s8 kernels saturate), 8 when asked', async () => {
+  const auto = await quantizeModel(mlpAttention(), { mode: 'int8-dynamic', speedRuns: 0 });
+  const eight = await quantizeModel(mlpAttention(), { mode: 'int8-dynamic', weightBits: 8, speedRuns: 0 });
+  const max = (m: Model): number => Math.max(...m.graph.initializers.filter((v) => v.initializer!.dataType === DataType.INT8).flatMap((v) => [...v.initializer!.toFloat32()].map(Math.abs)));
+  assert.equal(max(eight.model), 127);
+  assert.equal(auto.report.calibration?.weightBits, x86WithoutVnni() ? 7 : 8);
+  assert.equal(max(auto.model), x86WithoutVnni() ? 63 : 127);
+  if (x86WithoutVnni()) {
+    assert.ok(auto.report.notes.some((n) => /7-bit/.test(n) && /VNNI/.test(n)), JSON.stringify(auto.report.notes));
+    assert.ok(auto.report.outputs[0].sqnr > eight.report.outputs[0].sqnr + 3, `7-bit ${auto.report.outputs[0].sqnr} vs 8-bit ${eight.report.outputs[0].sqnr}`);
+  }
 });

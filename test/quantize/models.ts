@@ -3,8 +3,8 @@
 // MatMuls, and a net with one deliberately sensitive layer. Weights are seeded and scaled
 // (He initialisation) so activations stay in a realistic range.
 import { DataType } from '../../src/ir/dtype.js';
-import { ModelBuilder } from '../../src/ir/builder.js';
-import type { Model, Value } from '../../src/ir/graph.js';
+import { attr, ModelBuilder } from '../../src/ir/builder.js';
+import { Graph, tensorType, type Model, type Value } from '../../src/ir/graph.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { rng } from '../../src/quantize/calibrate.js';
 
@@ -176,5 +176,33 @@ export function recurrentNet(opts: { steps?: number; batch?: number; features?: 
   b.output(out);
   const m = b.build();
   m.source = 'recurrent_net';
+  return m;
+}
+
+/**
+ * Control flow: a linear layer, then an If whose branches each hold a MatMul — one reading an
+ * outer-scope weight, one its own initializer — over the outer activation (detection heads
+ * and post-processing look like this).
+ */
+export function branchyNet(opts: { dim?: number; seed?: number } = {}): Model {
+  const n = new Net(opts.seed ?? 21);
+  const b = n.b;
+  const d = opts.dim ?? 32;
+  const x = b.input('x', DataType.FLOAT, [4, d]);
+  const c = b.input('use_then', DataType.BOOL, []);
+  const h = b.op('Relu', [b.op('MatMul', [x, n.weights([d, d], d)], {}, { name: 'stem' })]);
+  const outerW = n.weights([d, 8], d);
+  const branch = (name: string, inner: boolean): Graph => {
+    const g = new Graph(b.graph);
+    g.name = name;
+    const w = inner ? g.addConstant(`${name}_w`, Tensor.from(DataType.FLOAT, [d, 8], outerW.initializer!.toFloat32().map((v) => -v))) : outerW;
+    const y = g.addNode({ op: 'MatMul', inputs: [h, w], name: `${name}_proj` }).output(0);
+    y.type = tensorType(DataType.FLOAT, [4, 8]);
+    g.addOutput(y);
+    return g;
+  };
+  b.output(b.op('If', [c], { then_branch: attr.g(branch('then', false)), else_branch: attr.g(branch('else', true)) }, { name: 'head_if', output: 'scores' }), DataType.FLOAT, [4, 8]);
+  const m = b.build();
+  m.source = 'branchy_net';
   return m;
 }

@@ -12,7 +12,7 @@ import { optimizeModel } from '../../src/passes/index.js';
 import { cloneModel, probeTypes } from '../../src/quantize/graph-util.js';
 import { activationParams, applyQdq, planQdq, quantizeBias, quantizeWeight } from '../../src/quantize/qdq.js';
 import { quantizeModel } from '../../src/quantize/index.js';
-import { resnetTiny, warpNet, mlpAttention } from './models.js';
+import { branchyNet, resnetTiny, warpNet, mlpAttention } from './models.js';
 import { INT8_SQNR_MIN_DB } from './tolerances.js';
 
 test('activation parameters: uint8 asymmetric holds 0 exactly, int8 symmetric has zero point 0', () => {
@@ -227,4 +227,14 @@ test('layers sharing one weight and bias initializer get their own int32 bias an
       assert.equal(biasDq.length, 2, 'one int32 bias per input scale');
     }
   }
+});
+
+test('static INT8 with control flow: the If stays float with the reason (and the pointer to dynamic mode); the rest is quantized and runs', async () => {
+  const { model, report } = await quantizeModel(branchyNet(), { mode: 'int8', calib: { kind: 'random', count: 10 }, speedRuns: 0 });
+  assert.deepEqual(verify(model), []);
+  assert.deepEqual(report.quantizedNodes, ['stem']);
+  const kept = report.keptFloat.find((k) => k.op === 'If');
+  assert.ok(kept && /control flow/.test(kept.reason) && /2 MatMul\/Gemm\/Conv inside/.test(kept.reason) && /int8-dynamic/.test(kept.reason), JSON.stringify(report.keptFloat));
+  assert.equal(report.ort.integerOps.QLinearMatMul, 1);
+  assert.ok(report.outputs[0].sqnr > INT8_SQNR_MIN_DB, `SQNR ${report.outputs[0].sqnr}`);
 });
