@@ -68,7 +68,10 @@ test('bench --batch auto stops before a batch whose inputs would be too large', 
   const r = await bench({ models: [m.tinyCnnDyn], shapes: { x: [1, 3, 8, 8] }, batch: 'auto', maxInputBytes: 3000, warmup: 0, iterations: 3, memory: false, threads: [1] });
   const batches = (r.raw?.runs as Run[]).map((x) => x.batch);
   assert.ok(batches.every((b) => b <= 2), `measured batches ${batches}`);
-  if (batches.includes(2)) assert.ok(r.notes.some((n) => n.includes('stopped at 2') && n.includes('would take')));
+  // The size note appears when batch 2 won (on a busy machine batch 2 may not beat batch 1 by the
+  // required gain, and the search then ends there for that reason instead).
+  const chosen2 = (r.sections[0].table?.rows ?? []).some((x) => x.auto === 'best' && Number(x.batch) === 2);
+  if (chosen2) assert.ok(r.notes.some((n) => n.includes('stopped at 2') && n.includes('would take')), JSON.stringify(r.notes));
 });
 
 test('bench: usage errors and missing providers', async (t) => {
