@@ -14,7 +14,7 @@ import path from 'node:path';
 import { environment } from '../src/bench/env.js';
 import { loadModel } from '../src/onnx/read.js';
 import { encodeModel } from '../src/onnx/write.js';
-import { decodeImage, PRESETS } from '../src/quantize/calibrate.js';
+import { decodeImage, loadSamples, PRESETS } from '../src/quantize/calibrate.js';
 import { measureSpeed } from '../src/quantize/evaluate.js';
 import type { Sample } from '../src/quantize/graph-util.js';
 import { quantizeModel, type QuantizeOptions, type QuantizeReport } from '../src/quantize/index.js';
@@ -27,6 +27,7 @@ const INT8_U8 = 'INT8 (QDQ, uint8 act.)';
 const INT8_S8 = 'INT8 (QDQ, int8 act.)';
 const INT8_AUTO = 'INT8 auto (PSNR ≥ 40 dB vs FP32)';
 const CNNS = ['resnet18', 'mobilenet_v3_small', 'efficientnet_b0'];
+const SEQUENCE_MODELS = ['lstm', 'attention'];
 const CORPUS = path.join(REPO, '.cache/corpus');
 const PHOTO_DIRS = ['/usr/share/backgrounds', '/usr/share/backgrounds/mate/nature'];
 const VFI_DEV = path.join(REPO, '../shared/data/vfi-dev/ucf101');
@@ -88,7 +89,7 @@ interface Row extends Record<string, Cell> {
 export async function run(ctx: BenchContext): Promise<Report> {
   const env = environment();
   const runs = ctx.quick ? 5 : 20;
-  const missing = CNNS.filter((n) => !existsSync(path.join(CORPUS, `${n}.onnx`)));
+  const missing = [...CNNS, ...SEQUENCE_MODELS].filter((n) => !existsSync(path.join(CORPUS, `${n}.onnx`)));
   if (missing.length) {
     ctx.log(`exporting corpus models ${missing.join(', ')}`);
     spawnSync('/usr/bin/python3', [path.join(REPO, 'scripts/export-corpus.py'), '--only', ...missing], { cwd: REPO, encoding: 'utf8', timeout: 900_000 });
@@ -131,6 +132,34 @@ export async function run(ctx: BenchContext): Promise<Report> {
       rows.push({ model: name, precision: b.label, median: sp.medianMs[i + 1], speedup: sp.medianMs[0] / sp.medianMs[i + 1], sqnr: o.sqnr, top1: o.top1Agreement ?? null, psnrFp32: null, psnrGt: null, intOps: Object.values(b.report.ort.integerOps).reduce((a, c) => a + c, 0) });
       if (built.some((x) => x.label === INT8_S8) && (b.label === INT8_U8 || b.label === INT8_S8)) actRows.push({ model: name, activations: b.label === INT8_U8 ? 'uint8 asymmetric' : 'int8 symmetric', median: sp.medianMs[i + 1], speedup: sp.medianMs[0] / sp.medianMs[i + 1], sqnr: o.sqnr, fusedConv: b.report.ort.integerOps.QLinearConv ?? 0 });
     });
+    raw[name] = { samplesMs: sp.samples, labels: ['FP32', ...built.map((b) => b.label)], reports: built.map((b) => b.report) };
+  }
+
+  // Sequence models (corpus LSTM and attention block): dynamic INT8, at the weight width the
+  // quantizer picks for this CPU and at 8 bits, and FP16; scored on seeded random sequences.
+  for (const name of SEQUENCE_MODELS) {
+    const file = path.join(CORPUS, `${name}.onnx`);
+    if (!existsSync(file)) {
+      texts.push(`${name}: skipped — ${path.relative(REPO, file)} absent (scripts/export-corpus.py)`);
+      continue;
+    }
+    const model = await loadModel(file);
+    const { samples } = await loadSamples(model, { kind: 'random', count: 12, seed: 3 });
+    const common: Partial<QuantizeOptions> = { calib: { kind: 'given', samples }, heldOut: 8, speedRuns: 0, onProgress: (m) => ctx.log(`${name}: ${m}`) };
+    const variants: { label: string; opts: QuantizeOptions }[] = [
+      { label: 'INT8 dynamic (default weights)', opts: { ...common, mode: 'int8-dynamic' } as QuantizeOptions },
+      { label: 'INT8 dynamic, 8-bit weights', opts: { ...common, mode: 'int8-dynamic', weightBits: 8 } as QuantizeOptions },
+      { label: 'FP16', opts: { ...common, mode: 'fp16', keepIoTypes: true } as QuantizeOptions },
+    ];
+    const built: { label: string; bytes: Uint8Array; report: QuantizeReport }[] = [];
+    for (const v of variants) {
+      const r = await quantizeModel(model, v.opts);
+      const label = v.label.includes('default') ? `INT8 dynamic (${r.report.calibration?.weightBits}-bit weights, default here)` : v.label;
+      built.push({ label, bytes: encodeModel(r.model), report: r.report });
+    }
+    const sp = await measureSpeed([encodeModel(model), ...built.map((b) => b.bytes)], samples[0], { runs, warmup: 3 });
+    rows.push({ model: name, precision: 'FP32', median: sp.medianMs[0], speedup: 1, sqnr: null, top1: null, psnrFp32: null, psnrGt: null, intOps: null });
+    built.forEach((b, i) => rows.push({ model: name, precision: b.label, median: sp.medianMs[i + 1], speedup: sp.medianMs[0] / sp.medianMs[i + 1], sqnr: b.report.outputs[0].sqnr, top1: null, psnrFp32: null, psnrGt: null, intOps: Object.values(b.report.ort.integerOps).reduce((a, c) => a + c, 0) }));
     raw[name] = { samplesMs: sp.samples, labels: ['FP32', ...built.map((b) => b.label)], reports: built.map((b) => b.report) };
   }
 
