@@ -52,6 +52,20 @@ class SequenceClassifier(nn.Module):
         return self.head(y)
 
 
+class SpeechEncoder(nn.Module):
+    """A GRU over 80-band audio features with a linear head (hidden 512: large enough that kiln's
+    dynamic INT8 rewrites the GRU as MatMul + Scan)."""
+
+    def __init__(self, features=80, hidden=512, classes=32):
+        super().__init__()
+        self.gru = nn.GRU(features, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        y, _ = self.gru(x)
+        return self.head(y)
+
+
 class AttentionBlock(nn.Module):
     """A pre-norm transformer encoder block (multi-head self-attention + GELU MLP), written out
     so that the export shows the MatMul/Softmax/LayerNormalization pattern, not a fused op."""
@@ -86,6 +100,7 @@ MODELS = {
     "efficientnet_b0": (lambda: torchvision.models.efficientnet_b0(), [(1, 3, 224, 224)], ["input"], ["logits"], None),
     "lstm": (lambda: SequenceClassifier(), [(1, 16, 32)], ["sequence"], ["scores"], None),
     "attention": (lambda: AttentionBlock(), [(1, 50, 64)], ["tokens"], ["encoded"], None),
+    "gru": (lambda: SpeechEncoder(), [(1, 50, 80)], ["features"], ["scores"], None),
     # Dynamic batch and spatial size (for shape folding and free-dimension tests); the reference
     # input deliberately differs from the usual 1x3x224x224.
     "resnet18_dynamic": (

@@ -8,8 +8,8 @@
 //
 // LSTM becomes onnxruntime's DynamicQuantizeLSTM (contrib): W [D, 4H, I] and R [D, 4H, H] are
 // stored transposed ([D, I, 4H], [D, H, 4H]) as int8 with one scale per direction and gate column;
-// the kernel quantizes X and h to uint8 at each step. GRU has no such kernel in onnxruntime (and
-// no standard-op form that is faster than its float kernel), so it stays float with that reason.
+// the kernel quantizes X and h to uint8 at each step. GRU has no such kernel in onnxruntime: from
+// hidden size 384 up it is rewritten as MatMul + Scan (gru.ts), whose MatMuls are quantized here.
 //
 // Conv is not converted: ConvInteger, the dynamic form of Conv, has no optimized kernel in
 // onnxruntime and runs slower than FP32 — convolutional nets should use static INT8 (QDQ).
@@ -18,6 +18,7 @@ import { DataType } from '../ir/dtype.js';
 import type { Graph, Model, Node, Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import { constTensor, dropDeadConstants, isFloatConstant, swapNodeIoNames, nodeNamer, type ValueInfo } from './graph-util.js';
+import { gruProblem, gruToScan } from './gru.js';
 import { nodeKey, quantizeWeight, type KeptFloat } from './qdq.js';
 
 export interface DynamicOptions {
@@ -32,6 +33,7 @@ export interface DynamicResult {
   quantized: string[];
   kept: KeptFloat[];
   warnings: string[];
+  notes: string[];
 }
 
 const CONV_OPS = new Set(['Conv', 'ConvTranspose']);
@@ -75,6 +77,25 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   const quantized: string[] = [];
   const candidates: Node[] = [];
   const lstms: Node[] = [];
+  const notes: string[] = [];
+  const swaps: [string, string][] = [];
+  const namers = new Map<Graph, (hint: string) => string>();
+  const nameIn = (sg: Graph, hint: string): string => {
+    let f = namers.get(sg);
+    if (!f) namers.set(sg, (f = nodeNamer(sg)));
+    return f(hint);
+  };
+  // GRU first: its Scan form brings MatMuls that the walk below then quantizes.
+  for (const n of nodesDeep(g)) {
+    if (n.domain !== '' || n.opType !== 'GRU') continue;
+    const why = opts.excludeOps?.has(n.opType) || opts.excludeNodes?.has(nodeKey(n)) ? 'excluded' : gruProblem(n);
+    if (why) {
+      kept.push({ node: nodeKey(n), op: n.opType, reason: why });
+      continue;
+    }
+    const mms = gruToScan(n, (hint) => nameIn(n.graph, hint), swaps);
+    notes.push(`GRU '${nodeKey(n)}' rewritten as MatMul + Scan so that its ${mms.length} MatMuls run in INT8 (onnxruntime has no integer GRU kernel)`);
+  }
   let convs = 0;
   for (const n of nodesDeep(g)) {
     if (n.domain !== '') continue;
@@ -83,10 +104,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
       kept.push({ node: nodeKey(n), op: n.opType, reason: 'dynamic INT8 leaves Conv in float (ConvInteger has no optimized kernel in onnxruntime); use --mode int8' });
       continue;
     }
-    if (n.opType === 'GRU') {
-      kept.push({ node: nodeKey(n), op: n.opType, reason: 'onnxruntime has no integer GRU kernel (its DynamicQuantizeLSTM covers LSTM only); GRU stays FP32' });
-      continue;
-    }
+    if (n.opType === 'GRU') continue; // kept above, with the reason
     if (n.opType === 'LSTM') {
       const why = opts.excludeOps?.has(n.opType) || opts.excludeNodes?.has(nodeKey(n)) ? 'excluded' : lstmProblem(n, info);
       if (why) kept.push({ node: nodeKey(n), op: n.opType, reason: why });
@@ -108,13 +126,6 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   }
   if (convs) warnings.push(`${convs} Conv node(s) stay float in dynamic mode (ConvInteger is slow in onnxruntime); --mode int8 quantizes them statically`);
   const qmax = opts.weightBits === 7 ? 63 : 127;
-  const swaps: [string, string][] = [];
-  const namers = new Map<Graph, (hint: string) => string>();
-  const nameIn = (sg: Graph, hint: string): string => {
-    let f = namers.get(sg);
-    if (!f) namers.set(sg, (f = nodeNamer(sg)));
-    return f(hint);
-  };
   const dql = new Map<string, Node>();
   const weights = new Map<string, { wq: Value; ws: Value; wz: Value }>();
   const graphIds = new Map<Graph, number>();
@@ -185,7 +196,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     dropDeadConstants(sg);
   };
   dropAll(outModel.graph);
-  return { model: outModel, quantized, kept, warnings };
+  return { model: outModel, quantized, kept, warnings, notes };
 }
 
 const LSTM_DEFAULT_ACTS = ['Sigmoid', 'Tanh', 'Tanh'];

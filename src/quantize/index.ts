@@ -209,6 +209,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
     const r = quantizeDynamic(work, info, { excludeOps: ex.ops, excludeNodes: ex.nodes, weightBits: bits });
     result = r.model;
     warnings.push(...r.warnings);
+    notes.push(...r.notes);
     report.quantizedNodes = r.quantized;
     report.keptFloat = r.kept;
     delete report.calibration!.calibrator;
