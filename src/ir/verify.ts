@@ -17,6 +17,14 @@ export function verify(model: Model): string[] {
 function verifyGraph(g: Graph, problems: string[], where: string): void {
   const seen = new Set<Node>();
   const scope = (n: Node): string => (where === 'graph' ? `${n}` : `${where}: ${n}`);
+  // onnxruntime refuses a graph in which two nodes share a (non-empty) name.
+  const named = new Map<string, Node>();
+  for (const n of g.nodes) {
+    if (!n.name) continue;
+    const other = named.get(n.name);
+    if (other) problems.push(`${scope(n)} has the same name as ${other} (node names must be unique in a graph)`);
+    else named.set(n.name, n);
+  }
   for (const n of g.nodes) {
     if (n.graph !== g) problems.push(`${scope(n)} belongs to another graph`);
     if (!n.opType) problems.push(`${scope(n)} has no op_type`);
