@@ -440,6 +440,35 @@ export const EVALUATORS: Readonly<Record<string, Evaluator>> = {
     types: 'number',
     run: (a) => [matmul(input(a, 0), input(a, 1))],
   },
+  // Running sum along one axis; exclusive: each element gets the sum before it; reverse: from the end.
+  CumSum: {
+    opsets: [11, MAX_OPSET],
+    types: 'number',
+    run: (a) => {
+      const x = input(a, 0);
+      const axis = normAxis(numbers(input(a, 1))[0], x.dims.length);
+      const exclusive = a.node.getInt('exclusive', 0) === 1;
+      const reverse = a.node.getInt('reverse', 0) === 1;
+      const v = numbers(x);
+      const out = new Array<number>(v.length);
+      const n = x.dims[axis];
+      const inner = numel(x.dims.slice(axis + 1));
+      const outer = n ? v.length / (n * inner) : 0;
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          let sum = 0;
+          for (let step = 0; step < n; step++) {
+            const k = reverse ? n - 1 - step : step;
+            const idx = (o * n + k) * inner + i;
+            if (exclusive) out[idx] = sum;
+            sum += v[idx];
+            if (!exclusive) out[idx] = sum;
+          }
+        }
+      }
+      return [fromNumbers(x.dataType, x.dims, out)];
+    },
+  },
 };
 
 // ---- op bodies too long for a row ---------------------------------------------------------------
