@@ -4,6 +4,7 @@
 import { KilnError } from '../errors.js';
 import { DataType } from './dtype.js';
 import type { Dim, Graph, Model, Node, TensorType, Value } from './graph.js';
+import { constantValue, propagateValue, type ShapeValue } from './shape-values.js';
 import { Tensor } from './tensor.js';
 
 export interface InferResult {
@@ -22,6 +23,8 @@ interface Ctx {
   ins: (TensorType | undefined)[];
   /** Constant value of input i (initializer or Constant node output), if known. */
   constant(i: number): Tensor | undefined;
+  /** Elements of input i when it holds a shape (constant or propagated; symbolic dims kept). */
+  dims(i: number): Dim[] | undefined;
   problem(msg: string): void;
 }
 
@@ -53,7 +56,7 @@ export function inferShapes(model: Model, opts: { inputShapes?: Record<string, r
   if (opts.inputShapes) fixInputShapes(model, opts.inputShapes);
   const unknown = new Set<string>();
   const problems: string[] = [];
-  inferGraph(model.graph, model, unknown, problems);
+  inferGraph(model.graph, model, unknown, problems, new Map());
   return { unknownOps: [...unknown].sort(), problems };
 }
 
@@ -86,19 +89,37 @@ export function constantNodeValue(n: Node): Tensor | undefined {
   return undefined;
 }
 
-function inferGraph(g: Graph, model: Model, unknown: Set<string>, problems: string[]): void {
+function inferGraph(g: Graph, model: Model, unknown: Set<string>, problems: string[], values: Map<Value, ShapeValue>): void {
+  const valueOf = (v: Value | null): ShapeValue | undefined => {
+    if (!v) return undefined;
+    const known = values.get(v);
+    if (known) return known;
+    const t = constantOf(v);
+    return t ? constantValue(t) : undefined;
+  };
   for (const n of g.nodes) {
     const rule = n.domain === '' ? RULES[n.opType] : undefined;
-    for (const sg of n.subgraphs()) inferGraph(sg, model, unknown, problems);
+    for (const sg of n.subgraphs()) inferGraph(sg, model, unknown, problems, values);
     if (!rule) {
       unknown.add(n.domain ? `${n.domain}.${n.opType}` : n.opType);
       continue;
     }
+    const opset = model.opset(n.domain) ?? 0;
     const ctx: Ctx = {
       node: n,
-      opset: model.opset(n.domain) ?? 0,
+      opset,
       ins: n.inputs.map(typeOf),
-      constant: (i) => constantOf(n.input(i)),
+      constant: (i) => {
+        const t = constantOf(n.input(i));
+        if (t) return t;
+        const v = valueOf(n.input(i));
+        // A propagated shape value with every element known acts as an int64 constant.
+        return v && v.elems.every((d) => typeof d === 'number') ? Tensor.from(DataType.INT64, v.shape, v.elems as number[]) : undefined;
+      },
+      dims: (i) => {
+        const v = valueOf(n.input(i));
+        return v && v.shape.length === 1 ? [...v.elems] : undefined;
+      },
       problem: (msg) => problems.push(`${n}: ${msg}`),
     };
     let outs: Out;
@@ -111,6 +132,11 @@ function inferGraph(g: Graph, model: Model, unknown: Set<string>, problems: stri
     n.outputs.forEach((v, i) => {
       if (v && outs[i]) v.inferred = outs[i];
     });
+    const out = n.outputs[0];
+    if (out) {
+      const v = propagateValue({ node: n, opset, value: (i) => valueOf(n.input(i)), shape: (i) => typeOf(n.input(i))?.shape });
+      if (v) values.set(out, v);
+    }
   }
 }
 
@@ -285,7 +311,7 @@ function argReduce(c: Ctx): Out {
 function reshape(c: Ctx): Out {
   const x = c.ins[0];
   if (!x) return [undefined];
-  const shape = ints(c, 1);
+  const shape: Dim[] | undefined = ints(c, 1) ?? c.dims(1);
   if (!shape) {
     const len = c.ins[1]?.shape?.[0];
     return [T(x.elemType, typeof len === 'number' ? Array(len).fill(null) : undefined)];
@@ -365,7 +391,7 @@ function resize(c: Ctx): Out {
   const rank = x.shape.length;
   // opset 10: (X, scales); opset ≥ 11: (X, roi, scales, sizes). Upsample: (X, scales) or attribute.
   const scalesIdx = c.opset >= 11 && c.node.opType === 'Resize' ? 2 : 1;
-  const sizes = c.opset >= 11 && c.node.opType === 'Resize' && c.node.input(3) ? ints(c, 3) : undefined;
+  const sizes = c.opset >= 11 && c.node.opType === 'Resize' && c.node.input(3) ? (ints(c, 3) ?? c.dims(3)) : undefined;
   const axes = c.node.getInts('axes')?.map((a) => normAxis(a, rank)) ?? [...Array(rank).keys()];
   if (sizes) {
     const out: Dim[] = [...x.shape];
@@ -549,7 +575,7 @@ export const RULES: Record<string, Rule> = {
   },
   ConstantOfShape: (c) => {
     const value = c.node.getTensor('value');
-    const shape = ints(c, 0);
+    const shape = ints(c, 0) ?? c.dims(0);
     const len = c.ins[0]?.shape?.[0];
     return [T(value?.dataType ?? DataType.FLOAT, shape ?? (typeof len === 'number' ? Array(len).fill(null) : undefined))];
   },
@@ -560,7 +586,7 @@ export const RULES: Record<string, Rule> = {
   },
   Expand: (c) => {
     const x = c.ins[0];
-    const shape = ints(c, 1);
+    const shape = ints(c, 1) ?? c.dims(1);
     if (!x) return [undefined];
     if (!shape) return [T(x.elemType)];
     return [T(x.elemType, broadcast(c, [x.shape, shape]))];

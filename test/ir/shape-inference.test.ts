@@ -8,6 +8,7 @@ import { onnx, toNum } from '../../src/onnx/codec.js';
 import { inferShapes, fixInputShapes, RULES } from '../../src/ir/shape-inference.js';
 import { ModelBuilder } from '../../src/ir/builder.js';
 import { DataType } from '../../src/ir/dtype.js';
+import { Tensor } from '../../src/ir/tensor.js';
 
 const NODE_TESTS = '/usr/share/libonnx-testdata/data/node';
 
@@ -106,4 +107,45 @@ test('an unknown dim broadcast against 1 stays unknown (it is not 1)', () => {
   b.output(z);
   b.build();
   assert.deepEqual(z.inferred?.shape, [null, null, 'H', 7]);
+});
+
+test('data propagation: Shape → Gather → Unsqueeze → Concat → Reshape keeps a symbolic batch and resolves the rest', () => {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, ['N', 3, 'H', 8]);
+  const shape = b.op('Shape', [x]);
+  const n = b.op('Unsqueeze', [b.op('Gather', [shape, b.constant('zero', Tensor.scalar(DataType.INT64, 0))], { axis: 0 }), b.ints('ax0', [0])]);
+  const w = b.op('Unsqueeze', [b.op('Mul', [b.op('Gather', [shape, b.constant('three', Tensor.scalar(DataType.INT64, 3))], { axis: 0 }), b.constant('two', Tensor.scalar(DataType.INT64, 2))]), b.ints('ax0b', [0])]);
+  const target = b.op('Concat', [n, b.ints('minus1', [-1]), w], { axis: 0 });
+  const y = b.op('Reshape', [x, target]);
+  b.output(y);
+  b.build();
+  assert.deepEqual(y.inferred?.shape, ['N', null, 16], 'N kept, the -1 unknown (H is symbolic), W·2 computed');
+  fixInputShapes(b.model, { x: [2, 3, 10, 8] });
+  inferShapes(b.model);
+  assert.deepEqual(y.inferred?.shape, [2, 15, 16], 'with --input-shape every dim resolves');
+});
+
+test("data propagation: torch's F.pad export (Concat → Reshape → Slice step −1 → Transpose → Reshape → Cast) resolves Pad's output", () => {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, [1, 4, 30, 40]);
+  const zeros = b.op('ConstantOfShape', [b.ints('four', [4])], { value: Tensor.from(DataType.INT64, [1], [0]) });
+  const pads = b.op('Concat', [b.ints('torch_pads', [1, 2, 3, 4]), zeros], { axis: 0 }); // (left, right, top, bottom) + zeros
+  const pairs = b.op('Reshape', [pads, b.ints('pairs', [-1, 2])]);
+  const rev = b.op('Slice', [pairs, b.ints('s', [-1]), b.ints('e', [-(2 ** 62)]), b.ints('a', [0]), b.ints('st', [-1])]);
+  const onnxPads = b.op('Cast', [b.op('Reshape', [b.op('Transpose', [rev], { perm: [1, 0] }), b.ints('flat', [-1])])], { to: DataType.INT64 });
+  const y = b.op('Pad', [x, onnxPads], { mode: 'constant' });
+  b.output(y);
+  b.build();
+  assert.deepEqual(y.inferred?.shape, [1, 4, 37, 43]);
+});
+
+test('data propagation stops at what it cannot know: a float Cast and a large tensor give no value', () => {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', DataType.FLOAT, [2, 3]);
+  const asFloat = b.op('Cast', [b.op('Shape', [x])], { to: DataType.FLOAT });
+  const back = b.op('Cast', [asFloat], { to: DataType.INT64 });
+  const y = b.op('Reshape', [x, back]);
+  b.output(y);
+  b.build();
+  assert.deepEqual(y.inferred?.shape, [null, null]);
 });
