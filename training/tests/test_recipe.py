@@ -128,3 +128,20 @@ class Export(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TorchDefinition(unittest.TestCase):
+    def test_build_model_loads_the_committed_checkpoint_with_the_onnx_signature(self):
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(HERE), "torch_def.py")
+        spec = importlib.util.spec_from_file_location("kiln_torch_def", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        model = mod.build_model()
+        self.assertFalse(model.training)
+        a, b = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96)
+        with torch.no_grad():
+            out = model(a, b, torch.full((1, 1, 1, 1), 0.5))
+        self.assertEqual(tuple(out.shape), (1, 3, 64, 96))
+        self.assertTrue(bool(torch.isfinite(out).all()))
