@@ -20,15 +20,6 @@ from dain import ops  # noqa: E402
 from dain.model import pad_for  # noqa: E402
 
 
-class _Op(torch.nn.Module):
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
-
-
 def main() -> int:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else '.cache/dain/ops-640x480')
     out.mkdir(parents=True, exist_ok=True)
@@ -52,7 +43,7 @@ def main() -> int:
     models[f'filter_interpolation_199ch_{W}x{H}_x2'] = (ops.filter_interpolation, (img, flow, filt))
     for name, (fn, args) in models.items():
         names = [f'in{i}' for i in range(len(args))]
-        torch.onnx.export(_Op(fn), args, str(out / f'{name}.onnx'), opset_version=17, input_names=names, output_names=['out'])
+        torch.onnx.export(ops.OpModule(fn), args, str(out / f'{name}.onnx'), opset_version=17, input_names=names, output_names=['out'])
         print(out / f'{name}.onnx')
     return 0
 

@@ -190,3 +190,15 @@ def filter_interpolation(img: torch.Tensor, flow: torch.Tensor, filt: torch.Tens
             acc = tap if acc is None else acc + tap
     out = acc.reshape(b, h, w, c).permute(0, 3, 1, 2)
     return torch.where(ok.unsqueeze(1), out, img)
+
+
+class OpModule(torch.nn.Module):
+    """One function of this module as an nn.Module (what torch.onnx.export takes), for the
+    per-op ONNX files of op_models.py and tests/cases.py."""
+
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)

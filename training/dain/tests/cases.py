@@ -34,22 +34,13 @@ def _save(out: Path, name: str, arr: np.ndarray) -> dict:
     return {'file': f'{name}.bin', 'dims': list(a.shape)}
 
 
-class _Op(torch.nn.Module):
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, *xs):
-        return self.fn(*xs)
-
-
 def make_ops(out: Path) -> dict:
     g = torch.Generator().manual_seed(11)
     cases = {}
 
     def case(name: str, fn, inputs: dict[str, torch.Tensor], want: np.ndarray) -> None:
         path = out / f'{name}.onnx'
-        torch.onnx.export(_Op(fn), tuple(inputs.values()), str(path), opset_version=OPSET,
+        torch.onnx.export(ops.OpModule(fn), tuple(inputs.values()), str(path), opset_version=OPSET,
                           input_names=list(inputs), output_names=['out'])
         cases[name] = {
             'model': path.name,
