@@ -138,10 +138,15 @@ class KilnVFI(nn.Module):
     R8 = 3  # at 1/8: +-24 px residual
     HID = 16
 
-    def __init__(self):
+    def __init__(self, proj16: int = 0, proj8: int = 0):
+        """proj16 / proj8 > 0: a 1x1 projection of the features to that many channels before the
+        1/16 / 1/8 cost volume (their cost scales with channels). 0 = none: the shipped design;
+        the projections add keys, so a checkpoint of one form does not load into the other."""
         super().__init__()
         c4, c8, c16 = 16, 24, 48
         self.enc = Encoder(c4, c8, c16)
+        self.proj16 = nn.Conv2d(c16, proj16, 1) if proj16 else None
+        self.proj8 = nn.Conv2d(c8, proj8, 1) if proj8 else None
         n16 = (2 * self.R16 + 1) ** 2
         n8 = (2 * self.R8 + 1) ** 2
         self.dec16 = Decoder(n16 + 2 * c16 + 1, 64, 48, 2, self.HID)
@@ -164,7 +169,11 @@ class KilnVFI(nn.Module):
 
         # 1/16: motion measured from the unwarped pyramids.
         tmap16 = t * torch.ones_like(a16[:, :1])
-        c16 = correlation(a16, b16, self.R16)
+        if self.proj16 is not None:
+            p16 = self.proj16(f16)
+            c16 = correlation(p16[:n], p16[n:], self.R16)
+        else:
+            c16 = correlation(a16, b16, self.R16)
         dd, m16, h16 = self.dec16(torch.cat([c16, a16, b16, tmap16], 1))
         d16 = dd * 16.0  # full-resolution pixels
 
@@ -175,7 +184,11 @@ class KilnVFI(nn.Module):
         a8w = warp(a8, d8 * (-t / 8.0))
         b8w = warp(b8, d8 * ((1.0 - t) / 8.0))
         tmap8 = t * torch.ones_like(a8[:, :1])
-        c8 = correlation(a8w, b8w, self.R8)
+        if self.proj8 is not None:
+            p8 = self.proj8(torch.cat([a8w, b8w], 0))
+            c8 = correlation(p8[:n], p8[n:], self.R8)
+        else:
+            c8 = correlation(a8w, b8w, self.R8)
         dd, dm, h8 = self.dec8(torch.cat([c8, a8w, b8w, d8 / 16.0, tmap8, m8, h8], 1))
         d8 = d8 + dd * 8.0
         m8 = m8 + dm

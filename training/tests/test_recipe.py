@@ -24,7 +24,15 @@ torch.set_num_threads(1)
 class StepZeroIsLinearBlend(unittest.TestCase):
     def test_untrained_net_outputs_blend_for_any_t_and_size(self):
         torch.manual_seed(0)
-        net = KilnVFI().eval()
+        for net in (KilnVFI().eval(), KilnVFI(proj16=16, proj8=12).eval()):
+            self._blend(net)
+
+    def test_cost_volume_projections_add_only_their_own_keys(self):
+        base, proj = set(KilnVFI().state_dict()), set(KilnVFI(proj16=16, proj8=12).state_dict())
+        self.assertEqual(proj - base, {"proj16.weight", "proj16.bias", "proj8.weight", "proj8.bias"})
+        self.assertEqual(base - proj, set())
+
+    def _blend(self, net):
         for (h, w), t in [((32, 48), 0.5), ((64, 32), 0.125), ((48, 80), 0.9)]:
             a, b = torch.rand(2, 3, h, w), torch.rand(2, 3, h, w)
             tt = torch.full((2, 1, 1, 1), t)
