@@ -13,7 +13,7 @@ import { measure, OrtRunner, type MeasureOptions, type Runner } from './harness.
 import { randomFeeds, resolveInputs, toNumbers, type InputSpec, type ShapeOptions } from './inputs.js';
 import { parseTorchDef, torchUnavailable, TorchRunner, type TorchDef } from './peers/torch.js';
 import { pairedRatio, summarize } from './stats.js';
-import { STAGES, type StageContext } from './stages.js';
+import { calibSource, STAGES, type StageContext } from './stages.js';
 
 export interface PipelineOptions extends MeasureOptions {
   model: string;
@@ -119,9 +119,25 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   const probe2 = await createSession(original, { provider, optLevel: 'disabled' }, label);
   const specs: InputSpec[] = resolveInputs(probe2.inputMetadata, shapes, label);
   await probe2.release();
-  const feedSets = Array.from({ length: Math.max(1, holdout) }, (_, k) => randomFeeds(specs, seed + k));
-
   const ctx: StageContext = { profile: p, calibDir: o.calibDir, calibPreset: o.calibPreset, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label };
+  // Quality inputs: with an image calibration folder, its last `holdout` samples (real images,
+  // kept out of calibration); otherwise seeded random inputs.
+  let feedSets = Array.from({ length: Math.max(1, holdout) }, (_, k) => randomFeeds(specs, seed + k));
+  let qualityFrom = `${feedSets.length} held-out seeded random input sets (seeds ${seed}…${seed + feedSets.length - 1}, never used for calibration)`;
+  if (o.calibDir) {
+    const src = await calibSource(o.calibDir, ctx);
+    if ((src.source as { kind: string }).kind === 'images') {
+      const { loadSamples } = await import('../quantize/calibrate.js');
+      const { decodeModel } = await import('../onnx/read.js');
+      const all = (await loadSamples(decodeModel(original, { file: label }), src.source as never)).samples;
+      const fits = (f: Awaited<ReturnType<typeof loadSamples>>['samples'][number]): boolean => specs.every((sp) => f[sp.name] && f[sp.name].dims.join() === sp.shape.join());
+      if (all.length > holdout && all.slice(-holdout).every(fits)) {
+        feedSets = all.slice(-Math.max(1, holdout));
+        ctx.calibCount = all.length - feedSets.length;
+        qualityFrom = `the last ${feedSets.length} samples of ${o.calibDir} (real images, held out of calibration)`;
+      } else notes.push(`quality is measured on random inputs: the calibration images give ${all[0] ? Object.values(all[0]).map((t) => t.dims.join('×')).join(', ') : 'no'} samples, the stage table feeds ${specs.map((sp) => sp.shape.join('×')).join(', ')}${all.length <= holdout ? ` (or too few: ${all.length})` : ''}`);
+    }
+  }
   const loaded = new Map<string, Awaited<ReturnType<(typeof STAGES)[number]['load']>>>();
   for (const stage of STAGES) {
     const fn = await stage.load(ctx);
@@ -246,7 +262,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   };
   for (const r of rows) if (r.skipped) notes.push(`${r.title}: not run: ${r.skipped}`);
   notes.push(`Speed-up is the median over interleaved rounds of (reference time ÷ stage time); FPS = batch × 1000 ÷ mean latency.`);
-  notes.push(`Quality: outputs on ${feedSets.length} held-out seeded random input sets (seeds ${seed}…${seed + feedSets.length - 1}, never used for calibration) compared with ${refId === 'original' ? 'PyTorch eager' : 'onnxruntime defaults (no PyTorch definition given)'}; SNR "—" on a measured row means identical outputs.`);
+  notes.push(`Quality: outputs on ${qualityFrom} compared with ${refId === 'original' ? 'PyTorch eager' : 'onnxruntime defaults (no PyTorch definition given)'}; SNR "—" on a measured row means identical outputs.`);
 
   const measured = rows.filter((r) => byId.has(r.id));
   return {

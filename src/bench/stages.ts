@@ -23,6 +23,8 @@ export interface StageContext {
   inputShapes?: Record<string, number[]>;
   /** Names the model in errors. */
   label?: string;
+  /** Use only the first N calibration samples (the pipeline holds the rest out for quality). */
+  calibCount?: number;
 }
 
 export interface StageOutput {
@@ -84,7 +86,7 @@ async function asOutput(result: unknown, what: string): Promise<RewriteResult> {
  * `--calib DIR`: a folder of images, scaled to the H×W the pipeline measures with and
  * normalised by `--calib-preset` (default unit: pixels in [0, 1]), or else a tensor file/folder.
  */
-async function calibSource(dir: string, ctx: StageContext): Promise<{ source: unknown; text: string }> {
+export async function calibSource(dir: string, ctx: StageContext): Promise<{ source: unknown; text: string }> {
   const { listImages, PRESETS } = await import('../quantize/calibrate.js');
   const presetName = ctx.calibPreset ?? 'unit';
   const preset = PRESETS[presetName];
@@ -98,9 +100,10 @@ async function calibSource(dir: string, ctx: StageContext): Promise<{ source: un
   if (images.length > 0) {
     const image = Object.values(ctx.inputShapes ?? {}).find((s) => s.length === 4);
     const [w, h] = image ? [image[3], image[2]] : [ctx.profile.input.width, ctx.profile.input.height];
+    const held = ctx.calibCount !== undefined ? ` (the first ${ctx.calibCount} samples; the rest held out for quality)` : '';
     return {
-      source: { kind: 'images', dir, preprocess: { size: [w, h], mean: preset.mean, std: preset.std } },
-      text: `${images.length} images from ${dir} at ${w}×${h}, ${presetName} preprocessing`,
+      source: { kind: 'images', dir, preprocess: { size: [w, h], mean: preset.mean, std: preset.std }, ...(ctx.calibCount !== undefined ? { count: ctx.calibCount } : {}) },
+      text: `${images.length} images from ${dir} at ${w}×${h}, ${presetName} preprocessing${held}`,
     };
   }
   return { source: { kind: 'tensors', path: dir }, text: `tensors from ${dir}` };
