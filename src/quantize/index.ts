@@ -15,7 +15,7 @@ import { Evaluator, INTEGER_OPS, integerOps, measureSpeed, optimizedOps, type Ou
 import { optimizeModel } from '../passes/index.js';
 import { convertFp16, DEFAULT_FP16_BLOCK } from './fp16.js';
 import { cloneModel, computedValues, probeTypes, withExtraOutputs, type Sample, type ValueInfo } from './graph-util.js';
-import { activationParams, applyQdq, weightBitsNote, x86WithoutVnni, nodeKey, planQdq, type ActType, type KeptFloat, type PlanOptions } from './qdq.js';
+import { activationParams, applyQdq, defaultWeightBits, weightBitsNote, nodeKey, planQdq, type ActType, type KeptFloat, type PlanOptions } from './qdq.js';
 import { analyze, defaultBudget, quality, tensorSqnr, type Budget, type SensitivityResult } from './sensitivity.js';
 
 export type Mode = 'int8' | 'int8-dynamic' | 'fp16' | 'auto';
@@ -30,7 +30,7 @@ export interface QuantizeOptions {
   calibrator?: Calibrator;
   percentile?: number;
   activations?: ActType;
-  /** Weight width (default 8; 7 = reduce range, see weightBitsNote). */
+  /** Weight width: 7 (reduce range) or 8; default defaultWeightBits() — 7 on x86 without VNNI. */
   weightBits?: 7 | 8;
   /** MatMul weight scales per tensor (default) or per output column. */
   matmulScales?: 'tensor' | 'column';
@@ -198,14 +198,10 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   };
   let result: Model;
   if (opts.mode === 'int8-dynamic') {
-    // Dynamic INT8 defaults to 7-bit weights where 8 bits saturate: unlike static QDQ (where the
-    // two cost about the same, see weightBitsNote), every dynamic kernel here (DynamicQuantizeMatMul,
-    // MatMulInteger, DynamicQuantizeLSTM) lost 4–23 dB SQNR with 8-bit weights on the AVX2 EPYC:
-    // corpus attention 22.6 → 45.6 dB with 7 bits, corpus LSTM 25.6 → 47.0, mlpAttention 29.1 → 39.3.
-    const bits = opts.weightBits ?? (x86WithoutVnni() ? 7 : 8);
+    const bits = opts.weightBits ?? defaultWeightBits();
     if (bits !== 7 && bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${bits}`);
-    if (opts.weightBits === undefined && bits === 7) notes.push('weights are 7-bit (±63): this x86 CPU has no VNNI, and its dynamic u8×s8 kernels saturate with 8-bit weights (4–23 dB SQNR lost, measured); pass --weight-bits 8 when quantizing for a VNNI or ARM target');
-    else if (bits === 8 && x86WithoutVnni()) notes.push('8-bit weights on an x86 CPU without VNNI: its dynamic u8×s8 kernels saturate (4–23 dB SQNR lost, measured), so the error reported is this CPU\'s; a VNNI or ARM target computes these weights exactly');
+    const wnote = weightBitsNote(bits, opts.weightBits !== undefined);
+    if (wnote) notes.push(wnote);
     const r = quantizeDynamic(work, info, { excludeOps: ex.ops, excludeNodes: ex.nodes, weightBits: bits });
     result = r.model;
     warnings.push(...r.warnings);
@@ -231,10 +227,10 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   } else {
     const act = opts.activations ?? 'uint8';
     const calibrator = opts.calibrator ?? 'minmax';
-    const wb = { bits: opts.weightBits ?? 8 };
+    const wb = { bits: opts.weightBits ?? defaultWeightBits() };
     if (wb.bits !== 7 && wb.bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${wb.bits}`);
     if (opts.matmulScales !== undefined && opts.matmulScales !== 'tensor' && opts.matmulScales !== 'column') throw new UsageError(`MatMul weight scales must be 'tensor' or 'column', got '${opts.matmulScales}'`);
-    const wnote = weightBitsNote(wb.bits);
+    const wnote = weightBitsNote(wb.bits, opts.weightBits !== undefined);
     if (wnote) notes.push(wnote);
     Object.assign(report.calibration!, { calibrator, activations: act, weightBits: wb.bits, ...(calibrator === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) });
     const base: PlanOptions = { activations: act, excludeOps: ex.ops, excludeNodes: ex.nodes };

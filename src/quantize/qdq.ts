@@ -34,18 +34,26 @@ export type ActType = 'uint8' | 'int8';
 export const ACT_TYPES: readonly ActType[] = ['uint8', 'int8'];
 
 /**
- * Weight width. 8 bits by default, and a note when this CPU cannot run them exactly: x86 without
- * VNNI computes u8×s8 products with vpmaddubsw, which adds pairs into int16 and saturates; 7-bit
- * weights (onnxruntime's reduce_range) cannot overflow it but are coarser. Measured on this
- * project's AVX2 EPYC, corpus ResNet-18, output SQNR vs FP32 (fused kernel / same QDQ model run
- * unfused): 16 calibration photos, 20 others scored: 8-bit 31.86 / 34.27 dB, 7-bit 30.21 / 30.22;
- * 9 + 3 nature photos: 8-bit 29.64 / 34.80, 7-bit 30.49 / 30.58. Saturation costs 2.4–5 dB, the
- * coarser weights about as much: no default wins here, and 8 bits are exact on the VNNI and ARM
- * CPUs models are deployed to, so 8 stays the default and --weight-bits 7 is offered.
+ * Weight width. x86 without VNNI computes u8×s8 products with vpmaddubsw, which adds pairs into
+ * int16 and saturates; 7-bit weights (onnxruntime's reduce_range) cannot overflow it but are
+ * coarser. Measured on this project's AVX2 EPYC (output SQNR vs FP32, fused kernels):
+ * - static QDQ, corpus ResNet-18: 8-bit 31.86 / 29.64 dB, 7-bit 30.21 / 30.49 (two photo sets): a tie;
+ * - static QDQ, kiln-vfi step 19,000 on vfi-dev: 8-bit 31.4 dB (PSNR vs truth −0.95 dB), 7-bit
+ *   48.1 dB (−0.06 dB);
+ * - dynamic (DynamicQuantizeMatMul, MatMulInteger, DynamicQuantizeLSTM): corpus attention
+ *   22.6 → 45.6 dB, LSTM 25.6 → 47.0, GRU 17.5 → 37.2 with 7 bits.
+ * So the default is 7 bits where the kernels saturate and 8 bits elsewhere (VNNI x86, ARM), where
+ * 8 bits are exact; the report says which, and --weight-bits overrides it.
  */
-export function weightBitsNote(bits: 7 | 8): string | null {
-  if (bits === 7 || !x86WithoutVnni()) return null;
-  return 'this x86 CPU has no VNNI: its u8×s8 kernel saturates int16 pair sums with 8-bit weights, so the error and speed measured here are those of this CPU (2.4–5 dB SQNR below exact QDQ math on ResNet-18); --weight-bits 7 avoids the saturation at the price of coarser weights (−1.7 to +0.9 dB net, measured)';
+export function defaultWeightBits(): 7 | 8 {
+  return x86WithoutVnni() ? 7 : 8;
+}
+
+/** What the report says about the weight width on this CPU (null: nothing to say). */
+export function weightBitsNote(bits: 7 | 8, chosen: boolean): string | null {
+  if (!x86WithoutVnni()) return null;
+  if (bits === 8) return 'this x86 CPU has no VNNI: its u8×s8 kernels saturate int16 pair sums with 8-bit weights, so the error measured here is this CPU\'s (kiln-vfi: 31.4 vs 48.1 dB SQNR with 7-bit weights); a VNNI or ARM target computes these weights exactly';
+  return chosen ? null : 'weights are 7-bit (±63): this x86 CPU has no VNNI and its u8×s8 kernels saturate with 8-bit weights (measured: 2–23 dB SQNR lost); pass --weight-bits 8 when quantizing for a VNNI or ARM target';
 }
 
 /** True on x86 CPUs whose integer kernels saturate u8×s8 pair sums (no VNNI / AMX). */
