@@ -55,7 +55,7 @@ export function command(): Command {
     .option('--calibrator <name>', 'minmax | percentile | entropy', 'minmax')
     .option('--percentile <p>', 'percentile calibrator: share of values kept, in % (default 99.99)')
     .option('--activations <type>', 'uint8 (asymmetric, default: faster on x86) | int8 (symmetric)', 'uint8')
-    .option('--weight-bits <n>', '8 or 7 (reduce range: no u8×s8 saturation on x86 CPUs without VNNI, coarser weights); default 8, for int8-dynamic 7 on x86 without VNNI')
+    .option('--weight-bits <n>', '7 (reduce range: no u8×s8 saturation on x86 CPUs without VNNI, coarser weights) or 8; default: 7 on x86 without VNNI, else 8')
     .option('--matmul-scales <kind>', 'MatMul weight scales: tensor (default; fewer u8×s8 saturations without VNNI) | column')
     .option('--exclude <list>', 'keep these float: op:GridSample,node:NAME (repeatable)', collect, [])
     .option('--keep-io-types', 'fp16: keep float32 inputs and outputs (Casts inside)')
