@@ -214,8 +214,12 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
       const s = await createSession(r.model as Uint8Array, r.session ?? {}, r.id);
       try {
         const stageSpecs = resolveInputs(s.inputMetadata, shapes, r.id);
+        // The same values every stage and the PyTorch peers see (a stage whose inputs differ in
+        // name, shape or type gets its own seeded random set, which matches only for random sets).
+        const same = stageSpecs.every((sp) => feedSets[0][sp.name]?.dims.join() === sp.shape.join() && feedSets[0][sp.name]?.type === sp.type);
         for (let k = 0; k < feedSets.length; k++) {
-          const out = await s.run(randomFeeds(stageSpecs, seed + k));
+          const feeds = same ? Object.fromEntries(stageSpecs.map((sp) => [sp.name, feedSets[k][sp.name]])) : randomFeeds(stageSpecs, seed + k);
+          const out = await s.run(feeds);
           sets.push(s.outputNames.map((n) => toNumbers(out[n])));
         }
       } finally {
