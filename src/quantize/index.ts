@@ -197,11 +197,12 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
     evaluatedOn: held ? `${held} held-out sample(s) not used for calibration` : `the ${calib.length} calibration sample(s)`,
   };
   let result: Model;
+  // Weight width of every INT8 mode (see defaultWeightBits for why it depends on the CPU).
+  const bits = opts.weightBits ?? defaultWeightBits();
+  if (bits !== 7 && bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${bits}`);
+  const bitsNote = opts.mode === 'fp16' ? null : weightBitsNote(bits, opts.weightBits !== undefined);
+  if (bitsNote) notes.push(bitsNote);
   if (opts.mode === 'int8-dynamic') {
-    const bits = opts.weightBits ?? defaultWeightBits();
-    if (bits !== 7 && bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${bits}`);
-    const wnote = weightBitsNote(bits, opts.weightBits !== undefined);
-    if (wnote) notes.push(wnote);
     const r = quantizeDynamic(work, info, { excludeOps: ex.ops, excludeNodes: ex.nodes, weightBits: bits });
     result = r.model;
     warnings.push(...r.warnings);
@@ -227,12 +228,8 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   } else {
     const act = opts.activations ?? 'uint8';
     const calibrator = opts.calibrator ?? 'minmax';
-    const wb = { bits: opts.weightBits ?? defaultWeightBits() };
-    if (wb.bits !== 7 && wb.bits !== 8) throw new UsageError(`weight bits must be 7 or 8, got ${wb.bits}`);
     if (opts.matmulScales !== undefined && opts.matmulScales !== 'tensor' && opts.matmulScales !== 'column') throw new UsageError(`MatMul weight scales must be 'tensor' or 'column', got '${opts.matmulScales}'`);
-    const wnote = weightBitsNote(wb.bits, opts.weightBits !== undefined);
-    if (wnote) notes.push(wnote);
-    Object.assign(report.calibration!, { calibrator, activations: act, weightBits: wb.bits, ...(calibrator === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) });
+    Object.assign(report.calibration!, { calibrator, activations: act, weightBits: bits, ...(calibrator === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}) });
     const base: PlanOptions = { activations: act, excludeOps: ex.ops, excludeNodes: ex.nodes };
     const ranges = new Map<string, Range>();
     const ensure = async (owners: Iterable<string>): Promise<void> => {
@@ -246,7 +243,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
       const plan = planQdq(target, info, { ...base, keepLayers: keepFloat, onlyNodes: only });
       await ensure(plan.tensors.values());
       const w: string[] = [];
-      return { model: applyQdq(target, plan, ranges, act, w, { bits: wb.bits, matmulScales: opts.matmulScales }), plan, warnings: w };
+      return { model: applyQdq(target, plan, ranges, act, w, { bits, matmulScales: opts.matmulScales }), plan, warnings: w };
     };
     const full = planQdq(work, info, base);
     if (!full.quantized.length) throw new KilnError(`${model.source || 'model'}: nothing to quantize statically (${full.kept.slice(0, 3).map((k) => `${k.op} '${k.node}': ${k.reason}`).join('; ') || 'no Conv/MatMul/Gemm'})`);
