@@ -28,7 +28,7 @@ MAX_BYTES = 10 * 1024 * 1024
 
 def load_net(path: str) -> tuple[KilnVFI, dict]:
     st = load_ckpt(path)
-    net = KilnVFI()
+    net = KilnVFI(**st.get("config", {}))
     net.load_state_dict(st["model"])
     net.eval()
     return net, st

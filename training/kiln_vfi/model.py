@@ -143,6 +143,8 @@ class KilnVFI(nn.Module):
         1/16 / 1/8 cost volume (their cost scales with channels). 0 = none: the shipped design;
         the projections add keys, so a checkpoint of one form does not load into the other."""
         super().__init__()
+        # Saved in checkpoints ("config") so that loaders rebuild the same form: KilnVFI(**config).
+        self.config = {"proj16": proj16, "proj8": proj8}
         c4, c8, c16 = 16, 24, 48
         self.enc = Encoder(c4, c8, c16)
         self.proj16 = nn.Conv2d(c16, proj16, 1) if proj16 else None

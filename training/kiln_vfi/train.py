@@ -178,6 +178,19 @@ def lr_at(step: int, a) -> float:
     return a.lr_min + 0.5 * (a.lr - a.lr_min) * (1 + math.cos(math.pi * p))
 
 
+def init_from(net: KilnVFI, path: str) -> list[str]:
+    """Loads a checkpoint's weights into a (possibly larger) net. Keys the checkpoint lacks keep
+    their init and are returned; keys the net lacks, or a shape that differs, are an error."""
+    sd = load_ckpt(path)["model"]
+    own = net.state_dict()
+    extra = [k for k in sd if k not in own]
+    shape = [k for k in sd if k in own and sd[k].shape != own[k].shape]
+    if extra or shape:
+        raise SystemExit(f"--init {path}: does not fit this net: unexpected {extra[:5]}, shape mismatch {shape[:5]}")
+    missing = net.load_state_dict(sd, strict=False).missing_keys
+    return sorted(missing)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="train kiln-vfi")
     ap.add_argument("--cache", default="cache/train")
@@ -199,6 +212,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in this process (smoke tests)")
     ap.add_argument("--fresh", action="store_true", help="ignore existing checkpoints (start a new run)")
+    ap.add_argument("--proj16", type=int, default=0, help="new run: 1x1 projection to N channels before the 1/16 cost volume (0 = none)")
+    ap.add_argument("--proj8", type=int, default=0, help="new run: the same before the 1/8 cost volume")
+    ap.add_argument("--init", help="new run: start from this checkpoint's weights (layers it lacks keep their init)")
     ap.add_argument("--min-shards", type=int, default=8)
     ap.add_argument("--pool", type=int, default=8)
     ap.add_argument("--static-p", type=float, default=0.15, help="share of on-the-fly static triplets per batch")
@@ -209,16 +225,17 @@ def main(argv=None):
     os.makedirs(os.path.dirname(a.log) or ".", exist_ok=True)
     fh = open(a.log, "a")
 
-    net = KilnVFI()
-    opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
     step, best, best_step = 0, -1.0, -1
     last_p, best_p = os.path.join(a.ckpt_dir, "last.pt"), os.path.join(a.ckpt_dir, "best.pt")
     src = None if a.fresh else (last_p if os.path.exists(last_p) else best_p if os.path.exists(best_p) else None)
+    st = load_ckpt(src) if src else None
+    # A resumed run keeps its checkpoint's form; a new one takes it from the arguments.
+    net = KilnVFI(**st.get("config", {})) if st else KilnVFI(proj16=a.proj16, proj8=a.proj8)
+    opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
     rng = np.random.default_rng(a.seed)
     torch.manual_seed(a.seed)
     random.seed(a.seed)
-    if src:
-        st = load_ckpt(src)
+    if st:
         net.load_state_dict(st["model"])
         if "opt" in st:
             opt.load_state_dict(st["opt"])
@@ -229,7 +246,10 @@ def main(argv=None):
             torch.set_rng_state(st["torch_rng"])
         log(fh, f"resumed from {src} at step {step} (best val {best:.3f} dB at step {best_step})")
     else:
-        log(fh, f"fresh run, seed {a.seed}, {count_params(net)} parameters")
+        log(fh, f"fresh run, seed {a.seed}, {count_params(net)} parameters, form {net.config}")
+        if a.init:
+            new_keys = init_from(net, a.init)
+            log(fh, f"weights from {a.init} (step {load_ckpt(a.init)['step']}); new layers left at their init: {', '.join(new_keys) or 'none'}")
     log(fh, "args " + " ".join(f"{k}={v}" for k, v in vars(a).items()))
 
     val = load_val(a.val)
@@ -237,8 +257,9 @@ def main(argv=None):
     if src and st.get("val_fp") != val_fp and os.path.exists(best_p):
         # the val set was regenerated (or the checkpoint predates fingerprints): re-score the
         # best checkpoint on this set so "best" keeps meaning best on the set in use
-        ref = KilnVFI()
-        ref.load_state_dict(load_ckpt(best_p)["model"])
+        ref_st = load_ckpt(best_p)
+        ref = KilnVFI(**ref_st.get("config", {}))
+        ref.load_state_dict(ref_st["model"])
         ref.eval()
         old = best
         best = score_val(ref, val)["psnr"]
@@ -261,7 +282,7 @@ def main(argv=None):
     def state():
         return {
             "model": net.state_dict(), "opt": opt.state_dict(), "step": step, "best": best, "best_step": best_step,
-            "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "args": vars(a), "val_fp": val_fp,
+            "np_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(), "args": vars(a), "val_fp": val_fp, "config": net.config,
         }
 
     if step == 0:

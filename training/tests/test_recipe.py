@@ -153,3 +153,25 @@ class TorchDefinition(unittest.TestCase):
             out = model(a, b, torch.full((1, 1, 1, 1), 0.5))
         self.assertEqual(tuple(out.shape), (1, 3, 64, 96))
         self.assertTrue(bool(torch.isfinite(out).all()))
+
+
+class VariantCheckpoints(unittest.TestCase):
+    def test_form_is_saved_and_rebuilt_and_init_fills_only_the_new_layers(self):
+        from kiln_vfi.export import load_net
+        from kiln_vfi.train import init_from
+
+        torch.manual_seed(0)
+        base = KilnVFI()
+        with tempfile.TemporaryDirectory() as td:
+            bp = os.path.join(td, "base.pt")
+            torch.save({"model": base.state_dict(), "step": 7, "config": base.config}, bp)
+            net = KilnVFI(proj16=16, proj8=12)
+            new = init_from(net, bp)
+            self.assertEqual(new, ["proj16.bias", "proj16.weight", "proj8.bias", "proj8.weight"])
+            self.assertTrue(torch.equal(net.state_dict()["enc.l4.0.0.weight"], base.state_dict()["enc.l4.0.0.weight"]))
+            vp = os.path.join(td, "variant.pt")
+            torch.save({"model": net.state_dict(), "step": 8, "config": net.config}, vp)
+            loaded, _ = load_net(vp)
+            self.assertEqual(loaded.config, {"proj16": 16, "proj8": 12})
+            with self.assertRaises(SystemExit):
+                init_from(KilnVFI(), vp)  # the variant's projections have no place in the base net
