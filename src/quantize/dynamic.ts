@@ -18,7 +18,7 @@ import { DataType } from '../ir/dtype.js';
 import type { Graph, Model, Node, Value } from '../ir/graph.js';
 import { Tensor } from '../ir/tensor.js';
 import { constTensor, dropDeadConstants, isFloatConstant, swapNodeIoNames, nodeNamer, type ValueInfo } from './graph-util.js';
-import { gruProblem, gruToScan } from './gru.js';
+import { gruProblem, gruToScan, nonDefaultActivations } from './gru.js';
 import { nodeKey, quantizeWeight, type KeptFloat } from './qdq.js';
 
 export interface DynamicOptions {
@@ -126,20 +126,20 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   }
   if (convs) warnings.push(`${convs} Conv node(s) stay float in dynamic mode (ConvInteger is slow in onnxruntime); --mode int8 quantizes them statically`);
   const qmax = opts.weightBits === 7 ? 63 : 127;
-  const dql = new Map<string, Node>();
+  // One DynamicQuantizeLinear per activation and graph that reads it; one quantized copy per
+  // weight (value names are unique in the whole model, subgraphs included).
+  const dql = new Map<Graph, Map<string, Node>>();
   const weights = new Map<string, { wq: Value; ws: Value; wz: Value }>();
-  const graphIds = new Map<Graph, number>();
-  const gid = (sg: Graph): number => graphIds.get(sg) ?? (graphIds.set(sg, graphIds.size), graphIds.size - 1);
   for (const n of candidates) {
     const sg = n.graph;
     const x = n.input(0)!;
     const w = n.input(1)!;
     const y = n.output(0);
-    const dqlKey = `${gid(sg)}|${x.name}`;
-    let d = dql.get(dqlKey);
+    if (!dql.has(sg)) dql.set(sg, new Map());
+    let d = dql.get(sg)!.get(x.name);
     if (!d) {
       d = sg.addNode({ op: 'DynamicQuantizeLinear', inputs: [x], outputs: 3, name: nameIn(sg, `${x.name}_DynamicQuantizeLinear`) }, { before: n });
-      dql.set(dqlKey, d);
+      dql.get(sg)!.set(x.name, d);
     }
     // Gemm transB=1 holds W as [N, K]: quantize per row then, which is per output column of x·Wᵀ.
     const transB = n.opType === 'Gemm' && n.getInt('transB', 0) === 1;
@@ -153,7 +153,7 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
     }
     // Quantized weights live beside the float ones (an outer-scope weight serves every subgraph).
     const wg = w.graph;
-    const wKey = `${gid(wg)}|${w.name}|${transB}`;
+    const wKey = `${w.name}|${transB}`;
     let wv = weights.get(wKey);
     if (!wv) {
       const q = quantizeWeight(wt, 1, qmax);
@@ -199,8 +199,6 @@ export function quantizeDynamic(model: Model, info: ReadonlyMap<string, ValueInf
   return { model: outModel, quantized, kept, warnings, notes };
 }
 
-const LSTM_DEFAULT_ACTS = ['Sigmoid', 'Tanh', 'Tanh'];
-
 function lstmProblem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | null {
   const x = n.input(0);
   if (!x || !isFloat32(x, info)) return 'its input X is not float32';
@@ -216,13 +214,7 @@ function lstmProblem(n: Node, info: ReadonlyMap<string, ValueInfo>): string | nu
   }
   const seq = n.input(4);
   if (seq && info.get(seq.name)?.dtype && info.get(seq.name)?.dtype !== 'int32') return 'its sequence_lens is not int32';
-  const acts = n.attributes.get('activations');
-  if (acts && acts.type === 'strings') {
-    const list = acts.value.map((a) => Buffer.from(a).toString('utf8'));
-    const std = list.every((a, i) => a.toLowerCase() === LSTM_DEFAULT_ACTS[i % 3].toLowerCase());
-    if (!std) return `non-default activations (${list.join(', ')})`;
-  }
-  return null;
+  return nonDefaultActivations(n, ['Sigmoid', 'Tanh', 'Tanh']);
 }
 
 /**

@@ -23,7 +23,16 @@ import { constTensor, isFloatConstant } from './graph-util.js';
 /** Smallest hidden size at which the Scan form with INT8 MatMuls beats onnxruntime's float GRU. */
 export const GRU_MIN_HIDDEN = 384;
 
-const DEFAULT_ACTS = ['sigmoid', 'tanh'];
+/**
+ * Why an RNN node's `activations` attribute is not the default list (e.g. Sigmoid, Tanh for GRU,
+ * repeated per direction), or null when it is absent or the default.
+ */
+export function nonDefaultActivations(n: Node, defaults: readonly string[]): string | null {
+  const acts = n.attributes.get('activations');
+  if (acts?.type !== 'strings') return null;
+  const list = acts.value.map((a) => Buffer.from(a).toString('utf8'));
+  return list.every((a, i) => a.toLowerCase() === defaults[i % defaults.length].toLowerCase()) ? null : `non-default activations (${list.join(', ')})`;
+}
 
 /** Why this GRU cannot take the Scan form (null: it can). */
 export function gruProblem(n: Node): string | null {
@@ -37,8 +46,8 @@ export function gruProblem(n: Node): string | null {
   if (n.input(4)) return 'it has sequence_lens (per-sequence lengths are not rewritten)';
   if (n.getInt('layout', 0) !== 0) return 'layout=1 (batch-first)';
   if (n.attributes.has('clip')) return 'it clips its gates';
-  const acts = n.attributes.get('activations');
-  if (acts?.type === 'strings' && !acts.value.every((a, i) => Buffer.from(a).toString('utf8').toLowerCase() === DEFAULT_ACTS[i % 2])) return 'non-default activations';
+  const acts = nonDefaultActivations(n, ['Sigmoid', 'Tanh']);
+  if (acts) return acts;
   if (!(H > 0)) return 'hidden_size is missing';
   if (H < GRU_MIN_HIDDEN) return `onnxruntime has no integer GRU kernel, and at hidden_size ${H} (< ${GRU_MIN_HIDDEN}) the Scan form with INT8 MatMuls is slower than its float GRU (measured 1.1× slower at 256); GRU stays FP32`;
   return null;

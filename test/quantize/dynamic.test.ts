@@ -8,11 +8,9 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { rng } from '../../src/quantize/calibrate.js';
 import { quantizeLstmWeight } from '../../src/quantize/dynamic.js';
 import { quantizeModel } from '../../src/quantize/index.js';
-import type { Sample } from '../../src/quantize/graph-util.js';
 import { x86WithoutVnni } from '../../src/quantize/qdq.js';
-import { ort } from '../../src/runtime/session.js';
 import type { Model } from '../../src/ir/graph.js';
-import { branchyNet, mlpAttention, recurrentNet, resnetTiny, warpNet } from './models.js';
+import { branchyNet, branchySamples, mlpAttention, recurrentNet, resnetTiny, warpNet } from './models.js';
 import { INT8_DYNAMIC_SQNR_MIN_DB } from './tolerances.js';
 
 test('dynamic INT8: constant-weight MatMuls become DynamicQuantizeMatMul / MatMulIntegerToFloat in onnxruntime', async () => {
@@ -85,16 +83,8 @@ test('dynamic INT8: an LSTM with non-default activations stays float with the re
   assert.ok(report.keptFloat.some((k) => k.node === 'encoder' && /non-default activations/.test(k.reason)), JSON.stringify(report.keptFloat));
 });
 
-/** Samples that take both branches of branchy_net's If. */
-function branchSamples(): Sample[] {
-  return [0, 1, 2, 3].map((k) => ({
-    x: new ort.Tensor('float32', Float32Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.37 + k)), [4, 32]),
-    use_then: new ort.Tensor('bool', new Uint8Array([k % 2]), []),
-  }));
-}
-
 test('dynamic INT8 inside subgraphs: MatMuls in both If branches (outer-scope and branch-local weights) are quantized and fused', async () => {
-  const { model, report } = await quantizeModel(branchyNet(), { mode: 'int8-dynamic', calib: { kind: 'given', samples: branchSamples() }, speedRuns: 0 });
+  const { model, report } = await quantizeModel(branchyNet(), { mode: 'int8-dynamic', calib: { kind: 'given', samples: branchySamples() }, speedRuns: 0 });
   assert.deepEqual(verify(model), []);
   assert.deepEqual(report.quantizedNodes, ['stem', 'then_proj', 'else_proj']);
   assert.equal(report.ort.integerOps.DynamicQuantizeMatMul, 3, JSON.stringify(report.ort.integerOps));

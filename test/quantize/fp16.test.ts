@@ -10,8 +10,8 @@ import { compareOutputs } from '../../src/quantize/evaluate.js';
 import { convertFp16 } from '../../src/quantize/fp16.js';
 import { probeTypes } from '../../src/quantize/graph-util.js';
 import { quantizeModel } from '../../src/quantize/index.js';
-import { createSession, ort, run } from '../../src/runtime/session.js';
-import { branchyNet, warpNet, resnetTiny } from './models.js';
+import { createSession, run } from '../../src/runtime/session.js';
+import { branchyNet, branchySamples, warpNet, resnetTiny } from './models.js';
 import { FP16_SQNR_MIN_DB } from './tolerances.js';
 
 test('fp16 with keep-io-types: float32 I/O, float16 weights and activations inside, error within FP16 tolerance', async () => {
@@ -86,11 +86,7 @@ test('Resize scales stay float32 in fp16 mode (the spec fixes their type)', asyn
 });
 
 test('FP16 with control flow: the If and its branches stay float32, the rest is float16, outer float16 values are cast back for the branches', async () => {
-  const samples = [0, 1, 2, 3].map((k) => ({
-    x: new ort.Tensor('float32', Float32Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.37 + k)), [4, 32]),
-    use_then: new ort.Tensor('bool', new Uint8Array([k % 2]), []),
-  }));
-  const { model, report } = await quantizeModel(branchyNet(), { mode: 'fp16', keepIoTypes: true, calib: { kind: 'given', samples }, speedRuns: 0 });
+  const { model, report } = await quantizeModel(branchyNet(), { mode: 'fp16', keepIoTypes: true, calib: { kind: 'given', samples: branchySamples() }, speedRuns: 0 });
   assert.deepEqual(verify(model), []);
   assert.ok(report.keptFloat.some((k) => k.op === 'If' && /control flow/.test(k.reason)), JSON.stringify(report.keptFloat));
   const stem = model.graph.nodes.find((n) => n.name === 'stem')!;

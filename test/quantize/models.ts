@@ -7,6 +7,7 @@ import { attr, ModelBuilder } from '../../src/ir/builder.js';
 import { Graph, tensorType, type Model, type Value } from '../../src/ir/graph.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { rng } from '../../src/quantize/calibrate.js';
+import { ort } from '../../src/runtime/session.js';
 
 function gauss(r: () => number): number {
   const u = Math.max(r(), 1e-12);
@@ -205,4 +206,12 @@ export function branchyNet(opts: { dim?: number; seed?: number } = {}): Model {
   const m = b.build();
   m.source = 'branchy_net';
   return m;
+}
+
+/** Four samples for branchy_net that take both branches of its If. */
+export function branchySamples(): Record<string, ort.Tensor>[] {
+  return [0, 1, 2, 3].map((k) => ({
+    x: new ort.Tensor('float32', Float32Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.37 + k)), [4, 32]),
+    use_then: new ort.Tensor('bool', new Uint8Array([k % 2]), []),
+  }));
 }
