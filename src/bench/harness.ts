@@ -29,6 +29,13 @@ export interface MeasureOptions {
   iterations?: number;
   /** Measure rounds until this many seconds have passed (all runners together). */
   durationS?: number;
+  /**
+   * Measure each runner to the end, opened alone and closed before the next opens, instead of in
+   * interleaved rounds: for models so large that their sessions do not fit in memory together.
+   * Ratios between runners are then of medians from different minutes (drift is not cancelled);
+   * durationS applies to each runner.
+   */
+  oneAtATime?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -52,6 +59,11 @@ export function checkMeasureOptions(o: MeasureOptions): void {
 export async function measure(runners: readonly Runner[], o: MeasureOptions): Promise<Measurement[]> {
   checkMeasureOptions(o);
   const iterations = o.durationS === undefined ? (o.iterations ?? 50) : Infinity;
+  if (o.oneAtATime && runners.length > 1) {
+    const results: Measurement[] = [];
+    for (const r of runners) results.push(...(await measure([r], { ...o, oneAtATime: false })));
+    return results;
+  }
   const results: Measurement[] = [];
   try {
     for (const r of runners) {

@@ -17,6 +17,8 @@ interface Opts {
   iterations?: number;
   duration?: number;
   holdout: number;
+  calibCount?: number;
+  oneAtATime?: boolean;
   out?: string;
   json?: boolean;
 }
@@ -35,6 +37,8 @@ export function command(): Command {
     .option('--iterations <n>', 'measured runs per stage (default 30)', parsePositiveInt('--iterations'))
     .option('--duration <s>', 'measure for this many seconds instead', parsePositiveNumber('--duration'))
     .option('--holdout <n>', 'held-out input sets for the quality columns', parsePositiveInt('--holdout'), 3)
+    .option('--calib-count <n>', 'calibrate on at most N samples of the --calib folder (default: all but the held-out ones)', parsePositiveInt('--calib-count'))
+    .option('--one-at-a-time', 'measure the stages one after another, each session alone in memory (for models too large to hold every stage at once; ratios then do not cancel drift)')
     .option('-o, --out <dir>', 'report directory (default out/pipeline-<model>-<profile>)')
     .option('--json', 'print the report as JSON')
     .action(async (model: string, o: Opts) => {
@@ -56,6 +60,8 @@ export function command(): Command {
         iterations: o.duration === undefined ? (o.iterations ?? 30) : undefined,
         durationS: o.duration,
         holdout: o.holdout,
+        calibCount: o.calibCount,
+        oneAtATime: o.oneAtATime,
         onProgress: (m) => log(`kiln pipeline: ${m}`),
       });
       const dir = o.out ?? path.join('out', `pipeline-${path.basename(model, '.onnx')}-${profile.name}`);

@@ -11,8 +11,14 @@ class Recording implements Runner {
   get items() { return this.inner.items; }
   get inputs() { return this.inner.inputs; }
   get createMs() { return this.inner.createMs; }
-  open() { return this.inner.open(); }
-  close() { return this.inner.close(); }
+  open() {
+    this.log.push(`open ${this.inner.label}`);
+    return this.inner.open();
+  }
+  close() {
+    this.log.push(`close ${this.inner.label}`);
+    return this.inner.close();
+  }
   runOnce() {
     this.log.push(this.inner.label);
     return this.inner.runOnce();
@@ -28,6 +34,9 @@ test('measure: first run apart, warm-up, then rounds of one run each, alternatin
     new Recording(new OrtRunner({ label: 'B', model: m.addOne }), order),
   ];
   const res = await measure(runners, { warmup: 3, iterations: 7 });
+  assert.deepEqual([order.slice(0, 2), order.slice(-2)], [['open A', 'open B'], ['close A', 'close B']]);
+  order.splice(0, 2);
+  order.splice(-2);
   assert.equal(order.length, 2 * (1 + 3 + 7));
   // open order, first runs and warm-ups: A B each time
   for (let i = 0; i < 8; i++) assert.equal(order[i], i % 2 === 0 ? 'A' : 'B', `call ${i}`);
@@ -42,6 +51,21 @@ test('measure: first run apart, warm-up, then rounds of one run each, alternatin
   assert.equal(res[1].inputs, 'x=1x1');
   // the sessions are released afterwards
   assert.equal((runners[0].inner as OrtRunner).session, null);
+});
+
+test('measure oneAtATime: each runner opened alone, measured to the end and closed before the next opens', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const order: string[] = [];
+  const runners = [
+    new Recording(new OrtRunner({ label: 'A', model: m.tinyCnn }), order),
+    new Recording(new OrtRunner({ label: 'B', model: m.addOne }), order),
+  ];
+  const res = await measure(runners, { warmup: 2, iterations: 4, oneAtATime: true });
+  const one = (l: string): string[] => [`open ${l}`, ...Array<string>(1 + 2 + 4).fill(l), `close ${l}`];
+  assert.deepEqual(order, [...one('A'), ...one('B')]);
+  assert.deepEqual(res.map((r) => [r.label, r.samplesMs.length]), [['A', 4], ['B', 4]]);
+  assert.ok(res.every((r) => r.firstRunMs > 0 && r.samplesMs.every((v) => v > 0)));
 });
 
 test('measure --duration stops by time, and options are validated', async () => {

@@ -77,8 +77,11 @@ test('pipeline server-cpu with --calib images: the INT8 stage runs (once src/qua
   if (!existsSync(photos)) return t.skip(`${photos} is missing (apt-get install mate-backgrounds)`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-calib-'));
   try {
-    for (const f of readdirSync(photos).filter((f) => f.endsWith('.jpg')).slice(0, 4)) symlinkSync(path.join(photos, f), path.join(dir, f));
-    const r = await pipeline({ model: m.tinyCnnDyn, profile: getProfile('server-cpu'), calibDir: dir, shapes: { x: [1, 3, 32, 32] }, batch: 1, warmup: 0, iterations: 3, holdout: 2 });
+    for (const f of readdirSync(photos).filter((f) => f.endsWith('.jpg')).slice(0, 5)) symlinkSync(path.join(photos, f), path.join(dir, f));
+    // 5 photos, 2 held out, calibration capped at 2 of the remaining 3; stages measured one at a time
+    const r = await pipeline({ model: m.tinyCnnDyn, profile: getProfile('server-cpu'), calibDir: dir, shapes: { x: [1, 3, 32, 32] }, batch: 1, warmup: 0, iterations: 3, holdout: 2, calibCount: 2, oneAtATime: true });
+    assert.ok(r.notes.some((n) => /measured one at a time .* reference median ÷ stage median/.test(n)), JSON.stringify(r.notes));
+    assert.equal(r.settings.oneAtATime, true);
     const stages = r.raw?.stages as { id: string; skipped: string | null }[];
     const q = stages.findIndex((s) => s.id === 'quantize');
     const row = r.sections[0].table?.rows[q];
@@ -86,7 +89,7 @@ test('pipeline server-cpu with --calib images: the INT8 stage runs (once src/qua
       assert.match(stages[q].skipped ?? '', /src\/quantize\/index\.ts (does not exist yet|does not export|failed to load)|^failed: /);
       return t.skip(`quantize stage not run: ${stages[q].skipped}`);
     }
-    assert.match(String(row?.note), /INT8 .*calibration: 4 images .* at 32×32, unit preprocessing \(the first 2 samples; the rest held out for quality\)/);
+    assert.match(String(row?.note), /INT8 .*calibration: 5 images .* at 32×32, unit preprocessing \(the first 2 samples; the rest held out for quality\)/);
     // quality is measured on the 2 held-out photos, not on random noise
     assert.ok(r.notes.some((n) => /Quality: outputs on the last 2 samples of .* \(real images, held out of calibration\)/.test(n)), JSON.stringify(r.notes));
     // sigmoid outputs in [0, 1]: INT8 on held-out photos stays within a few quantization steps
