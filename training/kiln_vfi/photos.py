@@ -11,10 +11,11 @@ import os
 
 from .env import die
 
-PACKAGES = ["mate-backgrounds", "plasma-workspace-wallpapers"]
+PACKAGES = ["mate-backgrounds", "plasma-workspace-wallpapers", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04"]
 
 _MATE = "/usr/share/backgrounds/mate/nature/"
 _PLASMA = "/usr/share/wallpapers/{}/contents/images/2560x1600.jpg"
+_LOMIRI = "/usr/share/backgrounds/"
 
 TRAIN = [
     _MATE + "Aqua.jpg",
@@ -36,6 +37,20 @@ TRAIN = [
     _PLASMA.format("OneStandsOut"),
     _PLASMA.format("summer_1am"),
     "/usr/share/wallpapers/Volna/contents/images/5120x2880.jpg",
+    # added for run 4 (session 3): the photographs among the Lomiri wallpapers
+    _LOMIRI + "Bridge_by_Sander_Klootwijk.jpg",
+    _LOMIRI + "Dragonfly_by_Bolly.jpg",
+    _LOMIRI + "Kleiber_by_Lukas_Baubkus.jpg",
+    _LOMIRI + "Picture_0B_by_freespace.jpg",
+    _LOMIRI + "Picture_1A_by_freespace.jpg",
+    _LOMIRI + "Wine_by_Jakkub_Mede.jpg",
+    _LOMIRI + "aitzgorri_by_Aitzol_Berasategi.jpg",
+    _LOMIRI + "free_by_Peter_Nerlich.jpg",
+    _LOMIRI + "friends_by_Aitzol_Berasategi.jpg",
+    _LOMIRI + "life_by_Aitzol_Berasategi.jpg",
+    _LOMIRI + "picosdeeuropa_by_Aitzol_Berasategi.jpg",
+    _LOMIRI + "seeding_by_Clements_Engelhardt.jpg",
+    _LOMIRI + "sunset_by_Aitzol_Berasategi.jpg",
 ]
 
 HELDOUT = [

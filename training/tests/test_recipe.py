@@ -57,6 +57,27 @@ class Ops(unittest.TestCase):
         dy, dx = divmod(int(c.argmax()), 7)
         self.assertEqual((dy - 3, dx - 3), (1, -2))
 
+    def test_correlation_matches_plain_loops_for_any_size(self):
+        # the tiled MatMul form against its definition: cosine similarity of a(y, x) and
+        # b(y + dy, x + dx), b zero outside, minus the per-pixel mean over the window, x4
+        torch.manual_seed(5)
+        for n, c, h, w, r in [(1, 6, 7, 9, 2), (2, 5, 8, 8, 3), (1, 4, 5, 11, 4), (1, 3, 1, 2, 1)]:
+            a, b = torch.randn(n, c, h, w), torch.randn(n, c, h, w)
+            an = a / torch.sqrt((a * a).sum(1, keepdim=True) + 1e-6)
+            bn = b / torch.sqrt((b * b).sum(1, keepdim=True) + 1e-6)
+            k = 2 * r + 1
+            ref = torch.zeros(n, k * k, h, w)
+            for dy in range(-r, r + 1):
+                for dx in range(-r, r + 1):
+                    for y in range(h):
+                        for x in range(w):
+                            if 0 <= y + dy < h and 0 <= x + dx < w:
+                                ref[:, (dy + r) * k + dx + r, y, x] = (an[:, :, y, x] * bn[:, :, y + dy, x + dx]).sum(1)
+            ref = (ref - ref.mean(1, keepdim=True)) * 4.0
+            got = correlation(a, b, r)
+            self.assertEqual(tuple(got.shape), (n, k * k, h, w))
+            self.assertLess((got - ref).abs().max().item(), 1e-5, (n, c, h, w, r))
+
 
 class SyntheticData(unittest.TestCase):
     def test_ground_truth_flow_explains_the_middle_frame(self):
