@@ -2,9 +2,10 @@
 // files, or random data for speed tests) and how an activation's range is chosen from what the
 // FP32 model computes on them (MinMax, Percentile, Entropy/KL).
 //
-// Ranges are collected on a copy of the model that outputs every tensor to be quantized; each
-// sample runs once per pass (histogram calibrators need a second pass: the first finds the range
-// the histogram spans), so memory stays at one sample's activations whatever the sample count.
+// Ranges are collected on a copy of the model that also outputs the tensors to be quantized, as
+// many at a time as fit exposeBudgetBytes(); each sample runs once per chunk and pass (histogram
+// calibrators need a second pass: the first finds the range the histogram spans), so memory stays
+// bounded whatever the sample count and the model's size.
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
@@ -14,7 +15,7 @@ import { readNpy, readTensorProto, toOrtTensor } from '../onnx/tensor-file.js';
 import { createSession, run, ort, type SessionOptions } from '../runtime/session.js';
 import { ffmpegPath, ffprobePath, runTool, tail } from '../video/ffmpeg.js';
 import type { Tensor } from '../ir/tensor.js';
-import { withExtraOutputs, type Sample } from './graph-util.js';
+import { chunkByBytes, exposeBudgetBytes, withExtraOutputs, type Sample, type ValueInfo } from './graph-util.js';
 export { rng } from '../random.js';
 import { rng } from '../random.js';
 
@@ -332,20 +333,52 @@ export interface CalibrateOptions {
   percentile?: number;
   session?: SessionOptions;
   bins?: number;
+  /**
+   * Types and dims of the values (probeTypes): the values are then exposed a chunk of at most
+   * exposeBudgetBytes() at a time, and what onnxruntime returns is checked against them.
+   */
+  info?: ReadonlyMap<string, ValueInfo>;
+  /** Overrides exposeBudgetBytes() (tests). */
+  budgetBytes?: number;
 }
 
 const HIST_BINS = 2048;
 
-/** Per-tensor ranges of `names` over `samples`, by the chosen calibrator. */
+/**
+ * Per-tensor ranges of `names` over `samples`, by the chosen calibrator. With `opts.info` the
+ * tensors are exposed in chunks that fit exposeBudgetBytes() (every sample runs once per chunk
+ * and calibrator pass), so memory stays bounded whatever the model's size.
+ */
 export async function collectRanges(model: Model, samples: Sample[], names: readonly string[], opts: CalibrateOptions): Promise<Map<string, Range>> {
   const out = new Map<string, Range>();
   if (!names.length) return out;
   if (!samples.length) throw new UsageError('no calibration samples (count 0)');
+  const info = opts.info;
+  const bytes = (n: string): number => {
+    const i = info?.get(n);
+    return i ? i.dims.reduce((a, d) => a * d, 1) * 4 : 0;
+  };
+  const chunks = info ? chunkByBytes(names, bytes, opts.budgetBytes ?? exposeBudgetBytes()) : [names];
+  for (const chunk of chunks) for (const [k, r] of await rangesOf(model, samples, chunk, opts)) out.set(k, r);
+  return out;
+}
+
+async function rangesOf(model: Model, samples: Sample[], names: readonly string[], opts: CalibrateOptions): Promise<Map<string, Range>> {
+  const out = new Map<string, Range>();
+  const check = (res: Record<string, ort.Tensor>): void => {
+    for (const n of names) {
+      const want = opts.info?.get(n);
+      const got = res[n];
+      if (want && (got.type !== want.dtype || got.dims.join() !== want.dims.join()))
+        throw new KilnError(`internal: value '${n}' is ${got.type} ${got.dims.join('×')} in onnxruntime but ${want.dtype} ${want.dims.join('×')} by kiln's shape inference`);
+    }
+  };
   const session = await createSession(withExtraOutputs(model, names), { ...opts.session }, `${model.source || 'model'} (calibration)`);
   try {
     const mm = new Map<string, Range>(names.map((n) => [n, { min: Infinity, max: -Infinity }]));
     for (const s of samples) {
       const res = await run(session, s, 'calibration');
+      check(res);
       for (const n of names) {
         const r = mm.get(n)!;
         const d = res[n].data as Float32Array;

@@ -1,9 +1,11 @@
 // Small helpers the quantizers share: copying a model, running it with every intermediate value
 // exposed (the types and shapes onnxruntime actually computes, and the activations calibration
 // needs), and the one rename the IR's rewrite API does not offer (see swapNodeIoNames).
+import os from 'node:os';
 import { KilnError } from '../errors.js';
-import { DataType } from '../ir/dtype.js';
+import { DataType, dtypeInfo } from '../ir/dtype.js';
 import type { Graph, Model, Node, Value } from '../ir/graph.js';
+import { inferShapes } from '../ir/shape-inference.js';
 import type { Tensor } from '../ir/tensor.js';
 import { onnx } from '../onnx/codec.js';
 import { decodeModel } from '../onnx/read.js';
@@ -45,25 +47,68 @@ export interface ValueInfo {
 }
 
 /**
- * Runs one sample with every node output exposed and returns what onnxruntime computed for each:
- * the element type and concrete shape. This is the type information the quantizers rely on (it
- * is exact for the sample's shapes and needs no shape inference).
+ * Bytes of intermediate values one run may expose as extra outputs (they stay allocated until the
+ * run returns, and are copied once more into JavaScript): an eighth of the machine's memory, at
+ * most 4 GiB. Exposing every value of a large model at once does not fit: DAIN at 640×480 holds
+ * ≈8 GB in onnxruntime for one run, its values together far more.
+ */
+export function exposeBudgetBytes(): number {
+  return Math.max(256 * 2 ** 20, Math.min(4 * 2 ** 30, Math.floor(os.totalmem() / 8)));
+}
+
+/** Splits `names` into runs of at most `budget` bytes each (a larger value gets a run of its own). */
+export function chunkByBytes(names: readonly string[], bytes: (name: string) => number, budget: number): string[][] {
+  const chunks: string[][] = [];
+  let cur: string[] = [];
+  let sum = 0;
+  for (const n of names) {
+    const b = bytes(n);
+    if (cur.length && sum + b > budget) {
+      chunks.push(cur);
+      cur = [];
+      sum = 0;
+    }
+    cur.push(n);
+    sum += b;
+  }
+  if (cur.length) chunks.push(cur);
+  return chunks;
+}
+
+/** Values onnxruntime is asked about per run when kiln's shape inference left them open. */
+const PROBE_CHUNK = 256;
+
+/**
+ * Element type and dims of every value of the main graph for this sample's input sizes. kiln's
+ * shape inference answers where it resolves a value fully; onnxruntime is run (a chunk of values
+ * at a time) only for the rest. collectRanges checks the dims it gets back against these.
  */
 export async function probeTypes(model: Model, sample: Sample, opts: SessionOptions = {}): Promise<Map<string, ValueInfo>> {
-  const names = computedValues(model).map((v) => v.name);
-  const session = await createSession(withExtraOutputs(model, names), { optLevel: 'disabled', ...opts }, model.source || 'model');
-  try {
-    const res = await run(session, sample, model.source || 'model');
-    const info = new Map<string, ValueInfo>();
-    for (const [k, t] of Object.entries(res)) info.set(k, { dtype: t.type, dims: [...t.dims] });
-    for (const v of model.graph.inputs) {
-      const t = sample[v.name];
-      if (t) info.set(v.name, { dtype: t.type, dims: [...t.dims] });
-    }
-    return info;
-  } finally {
-    await session.release();
+  const info = new Map<string, ValueInfo>();
+  const inferred = cloneModel(model);
+  inferShapes(inferred, { inputShapes: Object.fromEntries(inferred.graph.inputs.filter((v) => sample[v.name]).map((v) => [v.name, [...sample[v.name].dims]])) });
+  const open: string[] = [];
+  for (const v of computedValues(inferred)) {
+    const t = v.tensorType;
+    const dtype = t ? dtypeInfo(t.elemType).ort : undefined;
+    if (t?.shape && dtype && t.shape.every((d) => typeof d === 'number')) info.set(v.name, { dtype: dtype as ort.Tensor.Type, dims: t.shape as number[] });
+    else open.push(v.name);
   }
+  for (let i = 0; i < open.length; i += PROBE_CHUNK) {
+    const names = open.slice(i, i + PROBE_CHUNK);
+    const session = await createSession(withExtraOutputs(model, names), { optLevel: 'disabled', ...opts }, model.source || 'model');
+    try {
+      const res = await run(session, sample, model.source || 'model');
+      for (const n of names) if (res[n]) info.set(n, { dtype: res[n].type, dims: [...res[n].dims] });
+    } finally {
+      await session.release();
+    }
+  }
+  for (const v of model.graph.inputs) {
+    const t = sample[v.name];
+    if (t) info.set(v.name, { dtype: t.type, dims: [...t.dims] });
+  }
+  return info;
 }
 
 export const isFloatInfo = (i: ValueInfo | undefined): boolean => i?.dtype === 'float32';

@@ -214,7 +214,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
   } else if (opts.mode === 'fp16') {
     progress('measuring activation ranges for float16');
     const names = computedValues(work).filter((v) => info.get(v.name)?.dtype === 'float32').map((v) => v.name);
-    const ranges = await collectRanges(work, calib, names, { calibrator: 'minmax', session });
+    const ranges = await collectRanges(work, calib, names, { calibrator: 'minmax', session, info });
     const absMax = new Map([...ranges].map(([k, r]) => [k, Math.max(Math.abs(r.min), Math.abs(r.max))]));
     const block = new Set(opts.fp16Block ?? DEFAULT_FP16_BLOCK);
     for (const o of ex.ops) block.add(o);
@@ -236,7 +236,7 @@ export async function quantizeModel(model: Model, opts: QuantizeOptions): Promis
       const missing = [...new Set(owners)].filter((o) => !ranges.has(o));
       if (!missing.length) return;
       progress(`calibrating ${missing.length} tensor(s) on ${calib.length} sample(s) (${calibrator})`);
-      for (const [k, r] of await collectRanges(work, calib, missing, { calibrator, percentile: opts.percentile, session })) ranges.set(k, r);
+      for (const [k, r] of await collectRanges(work, calib, missing, { calibrator, percentile: opts.percentile, session, info })) ranges.set(k, r);
     };
     const build = async (keepFloat: ReadonlySet<string>, only?: ReadonlySet<string>): Promise<{ model: Model; plan: ReturnType<typeof planQdq>; warnings: string[] }> => {
       const target = cloneModel(work);

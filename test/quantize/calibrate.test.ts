@@ -8,7 +8,9 @@ import { encodeNpy } from '../../src/onnx/tensor-file.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { UsageError } from '../../src/errors.js';
-import { resnetTiny, warpNet } from './models.js';
+import { computedValues, probeTypes, withExtraOutputs } from '../../src/quantize/graph-util.js';
+import { createSession, run } from '../../src/runtime/session.js';
+import { mlpAttention, recurrentNet, resnetTiny, warpNet } from './models.js';
 
 const PHOTOS = '/usr/share/backgrounds/mate/nature';
 
@@ -53,6 +55,37 @@ test('MinMax over real activations matches a JS recomputation from the exposed t
   assert.ok(pr.get('enc1_out')!.max < mm.max && pr.get('enc1_out')!.min > mm.min, 'percentile 99 narrows the MinMax range on both sides');
   const en = (await collectRanges(m, samples, ['enc1_out'], { calibrator: 'entropy' })).get('enc1_out')!;
   assert.ok(en.max <= mm.max && en.min >= mm.min && en.max > 0, `entropy range ${en.min}..${en.max} inside MinMax ${mm.min}..${mm.max}`);
+});
+
+test('chunked calibration (a budget of one tensor per run) gives the same ranges, and checks dims against the probed info', async () => {
+  const m = warpNet();
+  const { samples } = await loadSamples(m, { kind: 'random', count: 3 });
+  const info = await probeTypes(m, samples[0]);
+  const names = computedValues(m).filter((v) => info.get(v.name)?.dtype === 'float32').map((v) => v.name);
+  assert.ok(names.length > 3);
+  for (const calibrator of ['minmax', 'entropy'] as const) {
+    const whole = await collectRanges(m, samples, names, { calibrator });
+    const chunked = await collectRanges(m, samples, names, { calibrator, info, budgetBytes: 1 });
+    assert.deepEqual([...chunked.entries()].sort(), [...whole.entries()].sort(), calibrator);
+  }
+  const wrong = new Map(info);
+  wrong.set(names[1], { dtype: 'float32', dims: [1, 2, 3] });
+  await assert.rejects(collectRanges(m, samples, names, { calibrator: 'minmax', info: wrong, budgetBytes: 1 }), new RegExp(`value '${names[1]}' is float32 .* in onnxruntime but float32 1×2×3 by kiln's shape inference`));
+});
+
+test("probeTypes: kiln's shape inference gives every value the type and dims onnxruntime computes", async () => {
+  for (const [name, m] of [['warpNet', warpNet()], ['resnetTiny', resnetTiny()], ['mlpAttention', mlpAttention()], ['recurrentNet gru', recurrentNet({ gru: true })]] as const) {
+    const { samples } = await loadSamples(m, { kind: 'random', count: 1 });
+    const info = await probeTypes(m, samples[0]);
+    const names = computedValues(m).map((v) => v.name);
+    const s = await createSession(withExtraOutputs(m, names), { optLevel: 'disabled' }, name);
+    try {
+      const res = await run(s, samples[0], name);
+      for (const n of names) assert.deepEqual(info.get(n), { dtype: res[n].type, dims: [...res[n].dims] }, `${name}: ${n}`);
+    } finally {
+      await s.release();
+    }
+  }
 });
 
 test('image folder: non-image file, empty folder and missing folder are clear errors', (t) => {
