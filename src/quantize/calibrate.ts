@@ -373,7 +373,10 @@ async function rangesOf(model: Model, samples: Sample[], names: readonly string[
         throw new KilnError(`internal: value '${n}' is ${got.type} ${got.dims.join('×')} in onnxruntime but ${want.dtype} ${want.dims.join('×')} by kiln's shape inference`);
     }
   };
-  const session = await createSession(withExtraOutputs(model, names), { ...opts.session }, `${model.source || 'model'} (calibration)`);
+  // No arena: the exposed tensors are handed to JavaScript and freed back into onnxruntime's arena,
+  // which then grows again on the next run instead of reusing them (DAIN, 2.9 GB exposed: 21 GB
+  // resident with the arena, 13 GB peak and 5 GB between runs without).
+  const session = await createSession(withExtraOutputs(model, names), { ...opts.session, memArena: false }, `${model.source || 'model'} (calibration)`);
   try {
     const mm = new Map<string, Range>(names.map((n) => [n, { min: Infinity, max: -Infinity }]));
     for (const s of samples) {

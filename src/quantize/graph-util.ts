@@ -96,7 +96,7 @@ export async function probeTypes(model: Model, sample: Sample, opts: SessionOpti
   }
   for (let i = 0; i < open.length; i += PROBE_CHUNK) {
     const names = open.slice(i, i + PROBE_CHUNK);
-    const session = await createSession(withExtraOutputs(model, names), { optLevel: 'disabled', ...opts }, model.source || 'model');
+    const session = await createSession(withExtraOutputs(model, names), { optLevel: 'disabled', ...opts, memArena: false }, model.source || 'model');
     try {
       const res = await run(session, sample, model.source || 'model');
       for (const n of names) if (res[n]) info.set(n, { dtype: res[n].type, dims: [...res[n].dims] });

@@ -324,7 +324,7 @@ async function optimizerProblem(original: Uint8Array, optimized: Uint8Array, sam
 /** SQNR of each layer's quantized output tensor vs FP32, over the samples. */
 async function layerSqnr(model: Model, samples: readonly Sample[], anchors: readonly Node[], outputOf: ReadonlyMap<string, string>, ranges: ReadonlyMap<string, Range>, act: ActType, opts: SessionOptions): Promise<Map<string, number>> {
   const names = [...new Set(anchors.map((n) => outputOf.get(nodeKey(n))!).filter(Boolean))];
-  const s = await createSession(withExtraOutputs(model, names), opts, 'FP32 model (sensitivity)');
+  const s = await createSession(withExtraOutputs(model, names), { ...opts, memArena: false }, 'FP32 model (sensitivity)'); // see rangesOf
   const acc = new Map<string, { sig: number; noise: number }>();
   try {
     for (const sample of samples) {
