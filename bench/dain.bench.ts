@@ -5,7 +5,8 @@
 // Debian's python3-torch if absent (minutes of CPU); $KILN_DAIN_MODEL overrides it.
 // INT8 is calibrated on a few vfi-dev frame pairs and every stage is compared with PyTorch on
 // a held-out real pair when ../shared is present (else random inputs: speed only). One DAIN
-// session holds ≈15 GB here, so the stages are measured one at a time.
+// session peaks at ≈8 GB here (measured, 2 threads), five together do not fit in 24 GB, so the
+// stages are measured one at a time.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';

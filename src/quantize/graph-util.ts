@@ -1,6 +1,7 @@
-// Small helpers the quantizers share: copying a model, running it with every intermediate value
-// exposed (the types and shapes onnxruntime actually computes, and the activations calibration
-// needs), and the one rename the IR's rewrite API does not offer (see swapNodeIoNames).
+// Small helpers the quantizers share: copying a model, the type and shape of every value
+// (probeTypes), running it with intermediate values exposed as outputs in memory-bounded chunks
+// (the activations calibration needs), and the one rename the IR's rewrite API does not offer
+// (see swapNodeIoNames).
 import os from 'node:os';
 import { KilnError } from '../errors.js';
 import { DataType, dtypeInfo } from '../ir/dtype.js';
@@ -47,9 +48,8 @@ export interface ValueInfo {
 }
 
 /**
- * Bytes of intermediate values one run may expose as extra outputs (they stay allocated until the
- * run returns, and are copied once more into JavaScript): an eighth of the machine's memory, at
- * most 4 GiB. Exposing every value of a large model at once does not fit: DAIN at 640×480 holds
+ * Bytes of intermediate values one run may expose as extra outputs (allocated on top of the run's
+ * own working memory, which cannot reuse them): an eighth of the machine's memory, at most 4 GiB. Exposing every value of a large model at once does not fit: DAIN at 640×480 holds
  * ≈8 GB in onnxruntime for one run, its values together far more.
  */
 export function exposeBudgetBytes(): number {
