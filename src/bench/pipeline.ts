@@ -121,7 +121,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   const probe2 = await createSession(original, { provider, optLevel: 'disabled' }, label);
   const specs: InputSpec[] = resolveInputs(probe2.inputMetadata, shapes, label);
   await probe2.release();
-  const ctx: StageContext = { profile: p, calibDir: o.calibDir, calibPreset: o.calibPreset, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label };
+  const ctx: StageContext = { profile: p, calibDir: o.calibDir, calibPreset: o.calibPreset, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label, onProgress: o.onProgress };
   // Quality inputs: with an image calibration folder, its last `holdout` samples (real images,
   // kept out of calibration); otherwise seeded random inputs.
   let feedSets = Array.from({ length: Math.max(1, holdout) }, (_, k) => randomFeeds(specs, seed + k));
@@ -149,6 +149,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
       continue;
     }
     try {
+      o.onProgress?.(`stage ${stage.id}`);
       const r = await fn(original, ctx);
       rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: r.note, skipped: null, model: r.model, session: { provider, ...r.session }, preallocate: r.preallocateOutputs });
     } catch (e) {

@@ -25,6 +25,8 @@ export interface StageContext {
   label?: string;
   /** Use only the first N calibration samples (the pipeline holds the rest out for quality). */
   calibCount?: number;
+  /** Progress of long stages (calibration of a large model takes minutes). */
+  onProgress?: (message: string) => void;
 }
 
 export interface StageOutput {
@@ -137,7 +139,7 @@ export const STAGES: readonly Stage[] = [
         const calib = c.calibDir ? await calibSource(c.calibDir, c) : null;
         // speedRuns 0: the pipeline measures speed itself, interleaved with the other stages.
         // keepIoTypes: the result must stay a drop-in replacement (same float32 inputs/outputs).
-        const r = await asOutput(f(model, { mode: precision, keepIoTypes: true, ...(calib ? { calib: calib.source } : {}), speedRuns: 0 }), 'quantizeModel');
+        const r = await asOutput(f(model, { mode: precision, keepIoTypes: true, ...(calib ? { calib: calib.source } : {}), speedRuns: 0, onProgress: c.onProgress && ((m: string) => c.onProgress!(`quantize: ${m}`)) }), 'quantizeModel');
         const quantized = (r.report?.quantizedNodes as unknown[] | undefined)?.length;
         const kept = (r.report?.keptFloat as unknown[] | undefined)?.length;
         const casts = (r.report?.fp16 as { casts?: number } | undefined)?.casts;
