@@ -30,6 +30,8 @@ export interface PipelineOptions extends MeasureOptions {
   holdout?: number;
   /** Calibrate on at most this many samples of the folder (default: all but the held-out ones). */
   calibCount?: number;
+  /** Stages not to run (by id: optimize, quantize, tune), each with the reason the table gives. */
+  skip?: Record<string, string>;
   seed?: number;
 }
 
@@ -142,7 +144,8 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   }
   const loaded = new Map<string, Awaited<ReturnType<(typeof STAGES)[number]['load']>>>();
   for (const stage of STAGES) {
-    const fn = await stage.load(ctx);
+    const skipped = o.skip?.[stage.id];
+    const fn = skipped !== undefined ? `skipped: ${skipped}` : await stage.load(ctx);
     loaded.set(stage.id, fn);
     if (typeof fn === 'string') {
       rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: '', skipped: fn });

@@ -61,6 +61,18 @@ test('pipeline: every stage is a row; stages that ran are measured and compared 
   if (edgeQuant?.skipped) assert.ok(r.notes.some((n) => n.includes('INT8 / FP16: not run')));
 });
 
+test('pipeline skip: a stage left out says why, and the combined row goes on without it', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const r = await pipeline({ model: m.tinyCnnDyn, profile: getProfile('edge'), shapes: { x: [1, 3, 32, 48] }, warmup: 0, iterations: 2, holdout: 1, skip: { optimize: 'too large for this machine' } });
+  const stages = r.raw?.stages as { id: string; skipped: string | null; note: string }[];
+  assert.equal(stages.find((s) => s.id === 'optimize')?.skipped, 'skipped: too large for this machine');
+  const combined = stages.find((s) => s.id === 'combined')!;
+  assert.equal(combined.skipped, null);
+  assert.match(combined.note, /without optimize: skipped: too large for this machine/);
+  assert.ok(!/optimize →/.test(combined.note.split(' (without')[0]), combined.note);
+});
+
 test('pipeline: a profile whose provider is missing fails naming it', async (t) => {
   const m = benchModels();
   if (typeof m === 'string') return t.skip(m);
