@@ -48,54 +48,37 @@ def zero_conv(cin: int, cout: int) -> nn.Conv2d:
 
 
 def correlation(a: torch.Tensor, b: torch.Tensor, radius: int) -> torch.Tensor:
-    """Cost volume: cosine similarity of a(x) and b(x + d) for every integer d in [-r, r]^2,
-    b zero outside the map; [N, (2r+1)^2, H, W], d dy-major, minus the per-pixel mean, x4.
+    """Cost volume: cosine similarity of a(x) and b(x + d) for every integer d in [-r, r]^2.
 
-    Computed per tile of T x T query pixels (T = r): one batched MatMul of the tile's features
-    against those of its 3 x 3 neighbouring tiles (every pixel within r of the tile), then one
-    constant Gather picks each pixel's (2r+1)^2 window out of the 9 T^2 products. All sizes come
-    from traced shapes (Pad to a multiple of T, Reshape, Transpose), so the export stays dynamic
-    in H and W. Same costs as the direct form (tests/test_recipe.py checks it against plain loops
-    within 1e-5). In onnxruntime-node (1 thread, 1/16 level of 640x480: 48 ch, 30x40, r = 4) it
-    takes 6.5 ms against 9.6 ms for the fastest direct form measured (one row shift at a time,
-    k column shifts stacked: 164 Slices per frame, memory-bound).
+    Written with Pad + Slice so it exports to plain ONNX; sizes come from the traced shapes,
+    so it stays dynamic in H and W.
     """
     # Features are L2-normalised first: the costs are cosine similarities in [-1, 1], brightness
     # invariant and well scaled for the decoder (raw channel means were ~1e-2, which Adam needed
     # thousands of steps to amplify: measured as no flow learned in the first 1,000 steps).
+    #
+    # One row shift at a time: stack its k column shifts, multiply, reduce over channels.
+    # Measured in onnxruntime-node (2 threads, best of 30-60 runs): 1/8 level (24 ch, 60x80,
+    # r=3) 6.4 ms, vs 24.8 ms when all k^2 shifted copies were stacked at once (memory-bound)
+    # and 11.4 ms with one Slice/Mul/ReduceSum per displacement; 1/16 level (48 ch, 30x40, r=4)
+    # 5.1 vs 16.9 ms. All of them give bit-identical costs. Also tried (session 3): one batched
+    # MatMul per 4x4 tile of queries against its 3x3 neighbouring tiles plus a constant Gather
+    # (the same costs within 1e-6): 6.5 vs 9.6 ms for the 1/16 level alone (1 thread), but the
+    # whole model ran 3 % slower with it (1 thread, paired, both orders, 40 rounds each).
     n, c, h, w = a.shape
     k = 2 * radius + 1
-    t = radius
     a = a / torch.sqrt((a * a).sum(1, keepdim=True) + 1e-6)
     b = b / torch.sqrt((b * b).sum(1, keepdim=True) + 1e-6)
-    ph, pw = (-h) % t, (-w) % t
-    hp, wp = h + ph, w + pw
-    ht, wt = hp // t, wp // t
-    a = F.pad(a, [0, pw, 0, ph])
-    b = F.pad(b, [t, t + pw, t, t + ph])  # one tile of zeros around, as b is zero outside
-    q = a.reshape(n, c, ht, t, wt, t).permute(0, 2, 4, 3, 5, 1).reshape(n * ht * wt, t * t, c)
-    tiles = b.reshape(n, c, ht + 2, t, wt + 2, t).permute(0, 2, 4, 1, 3, 5).reshape(n, ht + 2, wt + 2, c, t * t)
-    keys = torch.cat([tiles[:, u : u + ht, v : v + wt] for u in range(3) for v in range(3)], 4)
-    s = torch.matmul(q, keys.reshape(n * ht * wt, c, 9 * t * t))  # [B, T^2, 9 T^2]
-    cost = s.reshape(n * ht * wt, 9 * t**4).index_select(1, _window_index(radius))
-    cost = cost.reshape(n, ht, wt, t, t, k * k).permute(0, 5, 1, 3, 2, 4).reshape(n, k * k, hp, wp)[:, :, :h, :w]
+    bp = F.pad(b, [radius, radius, radius, radius])
+    a1 = a.unsqueeze(1)
+    rows = []
+    for dy in range(k):
+        row = bp[:, :, dy : dy + h, :]  # [N,C,h,w+2r]
+        shifted = torch.stack([row[..., dx : dx + w] for dx in range(k)], 1)  # [N,k,C,h,w]
+        rows.append((shifted * a1).sum(2))  # [N,k,h,w]
+    cost = torch.cat(rows, 1)  # [N,k*k,h,w], dy-major
     # contrast across the window is what locates the match: subtract the per-pixel mean cost
     return (cost - cost.mean(1, keepdim=True)) * 4.0
-
-
-def _window_index(radius: int) -> torch.Tensor:
-    """For correlation(): flat positions in a tile's [T^2, 9 T^2] products of each query pixel's
-    window, in (qy, qx, dy, dx) order. Key j of the 3T x 3T neighbourhood sits in tile
-    (jy // T, jx // T) at (jy % T, jx % T); query (qy, qx) shifted by d is j = T + q + d."""
-    t = radius
-    idx = []
-    for qy in range(t):
-        for qx in range(t):
-            for dy in range(-radius, radius + 1):
-                for dx in range(-radius, radius + 1):
-                    jy, jx = t + qy + dy, t + qx + dx
-                    idx.append((qy * t + qx) * 9 * t * t + ((jy // t) * 3 + jx // t) * t * t + (jy % t) * t + jx % t)
-    return torch.tensor(idx, dtype=torch.long)
 
 
 def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
