@@ -201,6 +201,12 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   }
   const active = rows.filter((r) => r.runner);
   const ms = await measure(active.map((r) => r.runner as Runner), o);
+  // PyTorch keeps its own default thread count (Debian's build: 1 here), which need not match
+  // onnxruntime's (all physical cores): the rows say what each ran with.
+  for (const r of active) {
+    const th = r.torch ? (r.runner as TorchRunner).threads : null;
+    if (th !== null) r.note = `${r.note}; ${th} thread${th === 1 ? '' : 's'} (PyTorch's default)`;
+  }
   const byId = new Map(active.map((r, i) => [r.id, ms[i]]));
 
   // Quality on the held-out sets, against PyTorch eager when it ran, else onnxruntime defaults.

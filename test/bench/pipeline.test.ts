@@ -48,6 +48,8 @@ test('pipeline: every stage is a row; stages that ran are measured and compared 
   assert.ok(!stages.find((s) => s.id === 'tune')?.skipped, 'the tuned-session stage always runs');
   if (!noTorch) {
     assert.equal(byId('original').speedup, 1);
+    // the PyTorch rows say how many threads PyTorch used (its default need not be onnxruntime's)
+    assert.match(String(byId('original').note), /; \d+ threads? \(PyTorch's default\)$/);
     // FP32 onnxruntime vs PyTorch eager on held-out inputs: same function up to float rounding
     for (const id of ['ort-defaults', 'tune']) assert.ok((byId(id).maxAbs as number) < 1e-4, `${id} max abs ${byId(id).maxAbs}`);
   }

@@ -64,6 +64,8 @@ export class TorchRunner implements Runner {
   private stderr = '';
   private exited: string | null = null;
   createMs = NaN;
+  /** torch.get_num_threads() in the peer process, once opened. */
+  threads: number | null = null;
   constructor(readonly options: TorchRunnerOptions) {
     this.label = options.label;
   }
@@ -109,6 +111,7 @@ export class TorchRunner implements Runner {
     });
     const ready = await this.next();
     this.createMs = Number(ready.createMs);
+    this.threads = typeof ready.threads === 'number' ? ready.threads : null;
   }
 
   private onData(s: string): void {
