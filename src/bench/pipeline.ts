@@ -30,7 +30,7 @@ export interface PipelineOptions extends MeasureOptions {
   holdout?: number;
   /** Calibrate on at most this many samples of the folder (default: all but the held-out ones). */
   calibCount?: number;
-  /** Stages not to run (by id: optimize, quantize, tune), each with the reason the table gives. */
+  /** Rows not to run (by id: torchscript, optimize, quantize, tune), each with the reason the table gives. */
   skip?: Record<string, string>;
   seed?: number;
 }
@@ -112,7 +112,8 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
     def = parseTorchDef(o.torch);
     const noTorch = torchUnavailable();
     rows.push({ id: 'original', title: 'original (PyTorch eager FP32)', runtime: 'PyTorch', note: `${path.relative(process.cwd(), def.file)}:${def.factory}`, skipped: noTorch, torch: { def, mode: 'eager' } });
-    rows.push({ id: 'torchscript', title: 'peer: TorchScript (trace + freeze)', runtime: 'PyTorch', note: 'torch.jit.trace → torch.jit.freeze', skipped: noTorch, torch: { def, mode: 'torchscript' } });
+    const skipTs = o.skip?.torchscript;
+    rows.push({ id: 'torchscript', title: 'peer: TorchScript (trace + freeze)', runtime: 'PyTorch', note: 'torch.jit.trace → torch.jit.freeze', skipped: skipTs !== undefined ? `skipped: ${skipTs}` : noTorch, torch: { def, mode: 'torchscript' } });
   } else {
     rows.push({ id: 'original', title: 'original (PyTorch eager FP32)', runtime: 'PyTorch', note: '', skipped: 'no PyTorch definition given (--torch path/to/model.py[:factory])' });
   }
