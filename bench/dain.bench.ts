@@ -63,7 +63,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
   report.notes = [
     ...report.notes,
     'DAIN with RANDOM weights (seed 0): the speed of the architecture and the agreement of each stage with FP32, not interpolation quality.',
-    calibDir ? 'INT8 calibrated on 3 vfi-dev frame pairs (../shared); quality on a held-out real pair.' : 'INT8 calibrated on random inputs (../shared absent): speed only.',
+    calibDir ? 'Quality on a held-out real vfi-dev frame pair (../shared); INT8 would be calibrated on 3 others.' : 'Quality on random inputs (../shared absent): speed only.',
   ];
   return { ...report, title: 'DAIN (standard ops, random weights) at 640×480: prototype → production' };
 }
