@@ -25,14 +25,17 @@ class Recording implements Runner {
   }
 }
 
+/** Runners A (tiny CNN) and B (add one) that log their calls into one shared order. */
+function recordingPair(m: Exclude<ReturnType<typeof benchModels>, string>): { order: string[]; runners: Recording[] } {
+  const order: string[] = [];
+  const runners = [new Recording(new OrtRunner({ label: 'A', model: m.tinyCnn }), order), new Recording(new OrtRunner({ label: 'B', model: m.addOne }), order)];
+  return { order, runners };
+}
+
 test('measure: first run apart, warm-up, then rounds of one run each, alternating A B / B A', async (t) => {
   const m = benchModels();
   if (typeof m === 'string') return t.skip(m);
-  const order: string[] = [];
-  const runners = [
-    new Recording(new OrtRunner({ label: 'A', model: m.tinyCnn }), order),
-    new Recording(new OrtRunner({ label: 'B', model: m.addOne }), order),
-  ];
+  const { order, runners } = recordingPair(m);
   const res = await measure(runners, { warmup: 3, iterations: 7 });
   assert.deepEqual([order.slice(0, 2), order.slice(-2)], [['open A', 'open B'], ['close A', 'close B']]);
   order.splice(0, 2);
@@ -56,11 +59,7 @@ test('measure: first run apart, warm-up, then rounds of one run each, alternatin
 test('measure oneAtATime: each runner opened alone, measured to the end and closed before the next opens', async (t) => {
   const m = benchModels();
   if (typeof m === 'string') return t.skip(m);
-  const order: string[] = [];
-  const runners = [
-    new Recording(new OrtRunner({ label: 'A', model: m.tinyCnn }), order),
-    new Recording(new OrtRunner({ label: 'B', model: m.addOne }), order),
-  ];
+  const { order, runners } = recordingPair(m);
   const res = await measure(runners, { warmup: 2, iterations: 4, oneAtATime: true });
   const one = (l: string): string[] => [`open ${l}`, ...Array<string>(1 + 2 + 4).fill(l), `close ${l}`];
   assert.deepEqual(order, [...one('A'), ...one('B')]);
