@@ -96,6 +96,8 @@ export interface OrtRunnerOptions {
   session?: SessionOptions;
   shapes?: ShapeOptions;
   seed?: number;
+  /** Inputs filled with these values rather than random data (over the model's declared ones). */
+  values?: Record<string, number>;
   /**
    * Hand onnxruntime output tensors allocated once, after the first run, so later runs write
    * into them instead of allocating (onnxruntime-node's form of I/O binding on CPU).
@@ -136,7 +138,10 @@ export class OrtRunner implements Runner {
     this.createMs = performance.now() - t0;
     this.runs = 0;
     this.fetches = null;
-    this.specs = resolveInputs(this.session.inputMetadata, this.options.shapes ?? {}, this.label);
+    const values = this.options.values ?? {};
+    const names = new Set(this.session.inputNames);
+    for (const k of Object.keys(values)) if (!names.has(k)) throw new UsageError(`${this.label}: no input '${k}' to set (inputs: ${[...names].join(', ')})`);
+    this.specs = resolveInputs(this.session.inputMetadata, this.options.shapes ?? {}, this.label, this.options.model).map((s) => (s.name in values ? { ...s, fill: values[s.name] } : s));
     this.feeds = randomFeeds(this.specs, this.options.seed ?? 1);
   }
   async runOnce(): Promise<number> {

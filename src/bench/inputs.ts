@@ -1,14 +1,19 @@
 // Model inputs for measurement: concrete shapes from the session's input metadata plus the
 // user's overrides, and seeded random tensors by element type. The same seed gives the same
 // values whatever the element type (floats are drawn as float32 and then converted), so an
-// FP32 model and its FP16 conversion see the same inputs.
+// FP32 model and its FP16 conversion see the same inputs. Inputs the model declares a value for
+// (metadata `kiln.input_defaults`, src/runtime/input-defaults.ts) get that value instead.
 import { UsageError } from '../errors.js';
+import { readMetadataProps } from '../onnx/metadata.js';
+import { inputDefaults } from '../runtime/input-defaults.js';
 import { ort } from '../runtime/session.js';
 
 export interface InputSpec {
   name: string;
   type: ort.Tensor.Type;
   shape: number[];
+  /** Every element is this value (declared by the model) rather than random. */
+  fill?: number;
 }
 
 export interface ShapeOptions {
@@ -29,9 +34,11 @@ const dimName = (d: number | string): string => (typeof d === 'string' && d !== 
 
 /**
  * Concrete input shapes, or a UsageError that lists every dimension still unknown, so the user
- * can fix them all with one `--input-shape` per input.
+ * can fix them all with one `--input-shape` per input. `source` (the model's file or bytes):
+ * inputs its metadata declares a value for are filled with that value.
  */
-export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'model'): InputSpec[] {
+export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'model', source?: string | Uint8Array): InputSpec[] {
+  const declared = source === undefined ? new Map<string, number>() : inputDefaults(readMetadataProps(source), label);
   const specs: InputSpec[] = [];
   const unknown: string[] = [];
   const known = new Set(meta.map((m) => m.name));
@@ -69,7 +76,8 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
     dims.forEach((d, i) => {
       if (isDynamic(d)) unknown.push(`${m.name}[${i}] (${dimName(d)}) of [${dims.map((x) => (isDynamic(x) ? dimName(x) : String(x))).join(', ')}]`);
     });
-    specs.push({ name: m.name, type: m.type, shape: dims.map((d) => (isDynamic(d) ? -1 : d)) });
+    const fill = declared.get(m.name);
+    specs.push({ name: m.name, type: m.type, shape: dims.map((d) => (isDynamic(d) ? -1 : d)), ...(fill === undefined ? {} : { fill }) });
   }
   if (unknown.length > 0) {
     const example = specs.map((sp, k) => `--input-shape ${sp.name}=${sp.shape.map((d, i) => (d < 0 ? `<${dimName((meta[k] as { shape: readonly (number | string)[] }).shape[i] ?? '?')}>` : d)).join('x')}`).join(' ');
@@ -135,10 +143,12 @@ const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b
 
 /**
  * A seeded random tensor: floats uniform in [0, 1) (image-like), integers in [0, 10), uint8 in
- * [0, 256), bool 0/1. Each input gets its own stream (seed + input index).
+ * [0, 256), bool 0/1. Each input gets its own stream (seed + input index). A spec with `fill`
+ * gives that value everywhere.
  */
 export function randomTensor(spec: InputSpec, seed: number): ort.Tensor {
   const n = count(spec.shape);
+  if (spec.fill !== undefined) return filled(spec, n, spec.fill);
   const r = rng(seed);
   switch (spec.type) {
     case 'float32':
@@ -180,6 +190,26 @@ export function randomTensor(spec: InputSpec, seed: number): ort.Tensor {
   }
 }
 
+function filled(spec: InputSpec, n: number, v: number): ort.Tensor {
+  switch (spec.type) {
+    case 'float32':
+      return new ort.Tensor('float32', new Float32Array(n).fill(v), spec.shape);
+    case 'float64':
+      return new ort.Tensor('float64', new Float64Array(n).fill(v), spec.shape);
+    case 'float16':
+      return new ort.Tensor('float16', new Uint16Array(n).fill(toHalfBits(v)), spec.shape);
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(n).fill(v), spec.shape);
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(v))), spec.shape);
+    case 'bool':
+    case 'uint8':
+      return new ort.Tensor(spec.type, new Uint8Array(n).fill(v), spec.shape);
+    default:
+      throw new UsageError(`input '${spec.name}': kiln cannot fill inputs of element type ${spec.type} with a declared value`);
+  }
+}
+
 export function randomFeeds(specs: readonly InputSpec[], seed: number): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
   specs.forEach((s, i) => (feeds[s.name] = randomTensor(s, seed * 1000 + i)));
@@ -200,5 +230,5 @@ export function toNumbers(t: ort.Tensor): Float64Array {
   return Float64Array.from(d as ArrayLike<number>);
 }
 
-export const describeShape = (specs: readonly InputSpec[]): string => specs.map((s) => `${s.name}=${s.shape.join('x')}`).join(' ');
+export const describeShape = (specs: readonly InputSpec[]): string => specs.map((s) => `${s.name}=${s.shape.join('x')}${s.fill === undefined ? '' : ` (value ${s.fill})`}`).join(' ');
 export const elementCount = count;

@@ -96,7 +96,7 @@ export async function profileTrace(model: string | Uint8Array, o: ProfileOptions
     let specs;
     let total = 0;
     try {
-      specs = resolveInputs(session.inputMetadata, o.shapes ?? {}, label);
+      specs = resolveInputs(session.inputMetadata, o.shapes ?? {}, label, model);
       const feeds = randomFeeds(specs, o.seed ?? 1);
       for (let i = 0; i < 1 + warmup; i++) await session.run(feeds);
       for (let i = 0; i < iterations; i++) {

@@ -11,6 +11,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
 import { fromHalfBits, randomTensor } from '../bench/inputs.js';
+import { inputDefaults } from '../runtime/input-defaults.js';
 import { DataType, dtypeInfo, dtypeName } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
 import { readNpy, readTensorProto, toOrtTensor } from '../onnx/tensor-file.js';
@@ -72,9 +73,13 @@ export interface Feeds {
 
 const ORT_TYPE = (dt: DataType): string => dtypeInfo(dt).ort ?? dtypeName(dt);
 
-/** Inputs for a model: files from `inputsDir` where given, else seeded random tensors. */
+/**
+ * Inputs for a model: files from `inputsDir` where given, else the value the model declares
+ * (metadata `kiln.input_defaults`), else seeded random tensors.
+ */
 export function makeFeeds(model: Model, opts: FeedOptions = {}): Feeds {
   const seed = opts.seed ?? 1;
+  const declared = inputDefaults(model.metadataProps, model.source || 'model');
   const files = opts.inputsDir ? readInputsDir(opts.inputsDir) : new Map<string, { file: string; tensor: ort.Tensor }>();
   const feeds: Record<string, ort.Tensor> = {};
   const info: Feeds['info'] = [];
@@ -97,8 +102,9 @@ export function makeFeeds(model: Model, opts: FeedOptions = {}): Feeds {
       if (k === 0) return 1; // a symbolic leading dim is the batch almost always
       throw new UsageError(`input '${v.name}' dim ${k} (${d ?? '?'}) is dynamic; give --input-shape ${v.name}=${(decl ?? []).map((x, j) => (typeof x === 'number' ? x : j === 0 ? 1 : 'N')).join('x')}`);
     });
-    feeds[v.name] = randomOrt(t.elemType, shape, seed * 7919 + i, v.name);
-    info.push({ name: v.name, type: ORT_TYPE(t.elemType), shape, source: `random (seed ${seed})` });
+    const fill = declared.get(v.name);
+    feeds[v.name] = randomOrt(t.elemType, shape, seed * 7919 + i, v.name, fill);
+    info.push({ name: v.name, type: ORT_TYPE(t.elemType), shape, source: fill === undefined ? `random (seed ${seed})` : `${fill} (declared by the model)` });
   });
   return { feeds, info };
 }
@@ -131,10 +137,10 @@ function readInputsDir(dir: string): Map<string, { file: string; tensor: ort.Ten
  * [0, 1) like normalised images (inputs far outside a model's domain can make a discontinuous
  * model — floor/compare on flows — flip on 1-ulp differences), integers in [0, 10), bools 0/1.
  */
-function randomOrt(dt: DataType, shape: number[], seed: number, name: string): ort.Tensor {
+function randomOrt(dt: DataType, shape: number[], seed: number, name: string, fill?: number): ort.Tensor {
   const type = dtypeInfo(dt).ort;
   if (!type || type === 'string' || type === 'int4' || type === 'uint4') throw new UsageError(`input '${name}' is ${dtypeName(dt)}; kiln cannot make random inputs of that type (give --inputs DIR)`);
-  return randomTensor({ name, type, shape }, seed);
+  return randomTensor({ name, type, shape, ...(fill === undefined ? {} : { fill }) }, seed);
 }
 
 function values(t: ort.Tensor): Float64Array {

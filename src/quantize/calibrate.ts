@@ -6,6 +6,7 @@
 // sample; the histogram calibrators (a second pass over the range the first found) get the
 // tensors themselves as extra outputs, as many at a time as fit exposeBudgetBytes(). Memory stays
 // bounded whatever the sample count and the model's size.
+import { inputDefaults } from '../runtime/input-defaults.js';
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
@@ -57,6 +58,8 @@ export interface InputDesc {
   dims: (number | string | null)[];
   /** onnxruntime type name: float32 (calibrated), or bool/int32/int64 (control inputs, passed through). */
   type: 'float32' | 'bool' | 'int32' | 'int64';
+  /** The value the model declares for this input (metadata `kiln.input_defaults`): fed as is. */
+  fill?: number;
 }
 
 const INPUT_TYPES: Partial<Record<number, InputDesc['type']>> = { [DataType.FLOAT]: 'float32', [DataType.BOOL]: 'bool', [DataType.INT32]: 'int32', [DataType.INT64]: 'int64' };
@@ -64,6 +67,7 @@ const INPUT_TYPES: Partial<Record<number, InputDesc['type']>> = { [DataType.FLOA
 /** The model's fed inputs (initializers that are also inputs excluded), with their types. */
 export function inputsOf(model: Model): InputDesc[] {
   const inits = new Set(model.graph.initializers);
+  const declared = inputDefaults(model.metadataProps, model.source || 'model');
   return model.graph.inputs
     .filter((v) => !inits.has(v))
     .map((v: Value) => {
@@ -71,7 +75,8 @@ export function inputsOf(model: Model): InputDesc[] {
       if (!t) throw new KilnError(`${model.source || 'model'}: input '${v.name}' has no tensor type`);
       const type = INPUT_TYPES[t.elemType];
       if (!type) throw new UsageError(`${model.source || 'model'}: input '${v.name}' is ${DataType[t.elemType]?.toLowerCase() ?? t.elemType}; kiln feeds float32, bool, int32 and int64 inputs only`);
-      return { name: v.name, dims: [...(t.shape ?? [])], type };
+      const fill = declared.get(v.name);
+      return { name: v.name, dims: [...(t.shape ?? [])], type, ...(fill === undefined ? {} : { fill }) };
     });
 }
 
@@ -102,7 +107,7 @@ export function randomSamples(inputs: InputDesc[], count: number, seed: number):
     const s: Sample = {};
     for (const inp of inputs) {
       const dims = concrete(inp.dims, (i) => (i === 0 ? 1 : 64));
-      s[inp.name] = randomTensor(inp.type, dims, r);
+      s[inp.name] = inp.fill === undefined ? randomTensor(inp.type, dims, r) : filledTensor(inp.type, dims, inp.fill);
     }
     samples.push(s);
   }
@@ -112,6 +117,14 @@ export function randomSamples(inputs: InputDesc[], count: number, seed: number):
     description: `${count} random uniform [0,1) samples (seed ${seed})`,
     warnings: [...(ints.length ? [`integer input(s) ${ints.join(', ')} are 0 in the random samples; give --calib tensors for real values`] : []), 'calibrating on random data: the scales it picks fit noise, not real inputs — use the result for speed tests only, calibrate with --calib DIR for accuracy'],
   };
+}
+
+function filledTensor(type: InputDesc['type'], dims: number[], v: number): ort.Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (type === 'float32') return new ort.Tensor('float32', new Float32Array(n).fill(v), dims);
+  if (type === 'bool') return new ort.Tensor('bool', new Uint8Array(n).fill(v ? 1 : 0), dims);
+  if (type === 'int32') return new ort.Tensor('int32', new Int32Array(n).fill(v), dims);
+  return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(v))), dims);
 }
 
 function randomTensor(type: InputDesc['type'], dims: number[], r: () => number): ort.Tensor {
@@ -274,7 +287,8 @@ async function imageSamples(model: Model, inputs: InputDesc[], dir: string, pre:
   if (!imgInputs.length) throw new UsageError(`${model.source || 'model'}: no input looks like an image (4-D float with 3 channels); calibrate with .npy/.pb tensors instead`);
   const warnings: string[] = [];
   const others = inputs.filter((i) => !imageLayout(i));
-  if (others.length) warnings.push(`input(s) ${others.map((o) => `'${o.name}'`).join(', ')} are not images: filled with seeded uniform [0,1) values`);
+  const random = others.filter((o) => o.fill === undefined);
+  if (random.length) warnings.push(`input(s) ${random.map((o) => `'${o.name}'`).join(', ')} are not images: filled with seeded uniform [0,1) values`);
   const per = imgInputs.length;
   const available = Math.floor(files.length / per);
   if (available === 0) throw new UsageError(`calibration folder ${dir} has ${files.length} image(s), the model needs ${per} per sample`);
@@ -310,7 +324,7 @@ async function imageSamples(model: Model, inputs: InputDesc[], dir: string, pre:
       }
       s[inp.name] = new ort.Tensor('float32', data, layout === 'nchw' ? [1, 3, h, w] : [1, h, w, 3]);
     }
-    for (const o of others) s[o.name] = randomTensor(o.type, concrete(o.dims, () => 1), r);
+    for (const o of others) s[o.name] = o.fill === undefined ? randomTensor(o.type, concrete(o.dims, () => 1), r) : filledTensor(o.type, concrete(o.dims, () => 1), o.fill);
     samples.push(s);
   }
   const norm = pre.mean.every((m) => m === 0) && pre.std.every((x) => x === 1) ? 'pixels/255' : `(pixels/255 − [${pre.mean.join(',')}]) / [${pre.std.join(',')}]`;
@@ -368,8 +382,9 @@ export async function collectRanges(model: Model, samples: Sample[], names: read
  * Min and max of each tensor over the samples from a ReduceMin/ReduceMax pair added per tensor,
  * with its Shape checked against opts.info (kiln's shape inference) on the way. Only scalars
  * leave onnxruntime: one run per sample (exposing DAIN's 361 calibrated tensors took seven runs
- * of 2.9 GB chunks per sample). onnxruntime still keeps more alive than in a plain run (DAIN, 410
- * Conv inputs and outputs reduced: 17 GB peak against 8 GB).
+ * of 2.9 GB chunks per sample). The session runs without the memory arena, which kept the peak of
+ * every run and fragmented (DAIN, 361 tensors, 3 samples: killed at 22.9 GB with the arena; one
+ * sample: 14.8 GB peak for the whole quantize process without it, FP32 reference run included).
  */
 async function minMax(model: Model, samples: Sample[], names: readonly string[], opts: CalibrateOptions): Promise<Map<string, Range>> {
   const copy = cloneModel(model);
@@ -382,7 +397,7 @@ async function minMax(model: Model, samples: Sample[], names: readonly string[],
     for (const x of [mn, mx, sh]) g.addOutput(x.output(0));
     return { n, min: mn.output(0).name, max: mx.output(0).name, shape: sh.output(0).name };
   });
-  const session = await createSession(encodeModel(copy), { ...opts.session }, `${model.source || 'model'} (calibration)`);
+  const session = await createSession(encodeModel(copy), { ...opts.session, memArena: false }, `${model.source || 'model'} (calibration)`);
   try {
     const mm = new Map<string, Range>(names.map((n) => [n, { min: Infinity, max: -Infinity }]));
     for (const s of samples) {

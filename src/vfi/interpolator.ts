@@ -6,7 +6,7 @@ import { ModelError, UsageError } from '../errors.js';
 import { createSession, run, type SessionOptions, ort } from '../runtime/session.js';
 import { type Adapter, type AdapterKind, detectAdapter } from './adapter.js';
 import { chwToHwc, hwcToChw, padTo } from './convert.js';
-import { readMetadataProps } from './model-meta.js';
+import { readMetadataProps } from '../onnx/metadata.js';
 import { accumulateTile, extractTile, layoutTiles, normalize, ramp, type Tile } from './tiles.js';
 
 export interface InterpolatorOptions {
@@ -66,7 +66,7 @@ export class Interpolator {
     if (opts.scale !== undefined && opts.scale !== 1 && !adapter.supportsScale)
       throw new UsageError(`--scale needs a model with a 'scale' input (kiln convention); ${file} (${adapter.kind} adapter) has none`);
     if (opts.scale !== undefined && !(opts.scale > 0 && opts.scale <= 1)) throw new UsageError(`--scale must be in (0, 1], got ${opts.scale}`);
-    const m = adapter.multiple;
+    const m = scaledMultiple(adapter.multiple, opts.scale ?? 1);
     const overlap = opts.tileOverlap ?? DEFAULT_TILE_OVERLAP;
     let tw: number, th: number;
     if (adapter.fixed) {
@@ -215,3 +215,14 @@ export class Interpolator {
   }
 }
 
+/**
+ * The padding multiple at motion scale `scale`: the model resizes the padded frame by `scale`
+ * and needs its own multiple there, so the frame is padded to multiple / scale, which must be
+ * a whole number (scale 0.5 or 0.25 with the shipped model's 16: 32 or 64).
+ */
+export function scaledMultiple(multiple: number, scale: number): number {
+  const m = multiple / scale;
+  const r = Math.round(m);
+  if (Math.abs(m - r) > 1e-6 * m) throw new UsageError(`--scale ${scale}: the model needs sizes that are multiples of ${multiple} after scaling, so ${multiple} / scale must be a whole number (e.g. --scale 0.5 or 0.25)`);
+  return r;
+}

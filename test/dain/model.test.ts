@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadModel } from '../../src/onnx/read.js';
 import { detectAdapter } from '../../src/vfi/adapter.js';
-import { readMetadataProps } from '../../src/vfi/model-meta.js';
+import { readMetadataProps } from '../../src/onnx/metadata.js';
 import { createSession, run } from '../../src/runtime/session.js';
 import { kiln } from '../helpers/cli.js';
 import { dainCases, maxAbsDiff, readTensor, type Cases } from './cases.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { detectAdapter, DEFAULT_MULTIPLE, type Signature } from '../../src/vfi/adapter.js';
-import { readMetadataProps } from '../../src/vfi/model-meta.js';
+import { readMetadataProps } from '../../src/onnx/metadata.js';
 import { createSession } from '../../src/runtime/session.js';
 import { fixtureModels, model, whyNoModels } from '../fixtures/vfi/models.js';
 
