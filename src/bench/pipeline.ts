@@ -32,6 +32,12 @@ export interface PipelineOptions extends MeasureOptions {
   calibCount?: number;
   /** Rows not to run (by id: torchscript, optimize, quantize, tune), each with the reason the table gives. */
   skip?: Record<string, string>;
+  /**
+   * Settings under every onnxruntime row, "defaults" included (a stage's own settings go over
+   * them), e.g. `{ memArena: false }` for a model whose sessions do not fit with the arena. The
+   * report names them.
+   */
+  baseSession?: Omit<SessionOptions, 'provider'>;
   seed?: number;
 }
 
@@ -117,12 +123,12 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   } else {
     rows.push({ id: 'original', title: 'original (PyTorch eager FP32)', runtime: 'PyTorch', note: '', skipped: 'no PyTorch definition given (--torch path/to/model.py[:factory])' });
   }
-  rows.push({ id: 'ort-defaults', title: 'onnxruntime defaults', runtime: 'onnxruntime-node', note: `${provider}, onnxruntime's default session options`, skipped: null, model: original, session: { provider } });
+  rows.push({ id: 'ort-defaults', title: 'onnxruntime defaults', runtime: 'onnxruntime-node', note: `${provider}, onnxruntime's default session options`, skipped: null, model: original, session: { ...o.baseSession, provider } });
 
   // Specs and feeds of the original model: the PyTorch peers see exactly these values. They run
   // with PyTorch's default threads, as the prototype would.
   const probe2 = await createSession(original, { provider, optLevel: 'disabled' }, label);
-  const specs: InputSpec[] = resolveInputs(probe2.inputMetadata, shapes, label);
+  const specs: InputSpec[] = resolveInputs(probe2.inputMetadata, shapes, label, original);
   await probe2.release();
   const ctx: StageContext = { profile: p, calibDir: o.calibDir, calibPreset: o.calibPreset, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label, onProgress: o.onProgress };
   // Quality inputs: with an image calibration folder, its last `holdout` samples (real images,
@@ -155,7 +161,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
     try {
       o.onProgress?.(`stage ${stage.id}`);
       const r = await fn(original, ctx);
-      rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: r.note, skipped: null, model: r.model, session: { provider, ...r.session }, preallocate: r.preallocateOutputs });
+      rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: r.note, skipped: null, model: r.model, session: { ...o.baseSession, provider, ...r.session }, preallocate: r.preallocateOutputs });
     } catch (e) {
       if (e instanceof UsageError) throw e; // bad options are the user's to fix, not a stage result
       rows.push({ id: stage.id, title: stage.title, runtime: 'onnxruntime-node', note: '', skipped: `failed: ${(e as Error).message}` });
@@ -166,7 +172,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   // and named, so one broken rewrite does not hide what the others achieve together.
   {
     let model: Uint8Array = original;
-    let session: SessionOptions = { provider };
+    let session: SessionOptions = { ...o.baseSession, provider };
     let preallocate = false;
     const used: string[] = [];
     const missing: string[] = [];
@@ -226,7 +232,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
     } else {
       const s = await createSession(r.model as Uint8Array, r.session ?? {}, r.id);
       try {
-        const stageSpecs = resolveInputs(s.inputMetadata, shapes, r.id);
+        const stageSpecs = resolveInputs(s.inputMetadata, shapes, r.id, r.model as Uint8Array);
         // The same values every stage and the PyTorch peers see (a stage whose inputs differ in
         // name, shape or type gets its own seeded random set, which matches only for random sets).
         const same = stageSpecs.every((sp) => feedSets[0][sp.name]?.dims.join() === sp.shape.join() && feedSets[0][sp.name]?.type === sp.type);
@@ -278,6 +284,8 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
     }),
   };
   for (const r of rows) if (r.skipped) notes.push(`${r.title}: not run: ${r.skipped}`);
+  const base = Object.entries(o.baseSession ?? {});
+  if (base.length) notes.push(`Every onnxruntime row ("defaults" included) ran with ${base.map(([k, v]) => `${k} = ${JSON.stringify(v)}`).join(', ')} (the tuned row's own settings over them).`);
   notes.push(
     o.oneAtATime
       ? 'Stages were measured one at a time (their sessions do not fit in memory together): speed-up is reference median ÷ stage median, from different minutes, so machine drift is not cancelled; FPS = batch × 1000 ÷ mean latency.'

@@ -92,9 +92,11 @@ test('pipeline server-cpu with --calib images: the INT8 stage runs (once src/qua
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-calib-'));
   try {
     for (const f of readdirSync(photos).filter((f) => f.endsWith('.jpg')).slice(0, 5)) symlinkSync(path.join(photos, f), path.join(dir, f));
-    // 5 photos, 2 held out, calibration capped at 2 of the remaining 3; stages measured one at a time
-    const r = await pipeline({ model: m.tinyCnnDyn, profile: getProfile('server-cpu'), calibDir: dir, shapes: { x: [1, 3, 32, 32] }, batch: 1, warmup: 0, iterations: 3, holdout: 2, calibCount: 2, oneAtATime: true });
+    // 5 photos, 2 held out, calibration capped at 2 of the remaining 3; stages measured one at a
+    // time, every session without the memory arena (as the DAIN bench runs)
+    const r = await pipeline({ model: m.tinyCnnDyn, profile: getProfile('server-cpu'), calibDir: dir, shapes: { x: [1, 3, 32, 32] }, batch: 1, warmup: 0, iterations: 3, holdout: 2, calibCount: 2, oneAtATime: true, baseSession: { memArena: false } });
     assert.ok(r.notes.some((n) => /measured one at a time .* reference median ÷ stage median/.test(n)), JSON.stringify(r.notes));
+    assert.ok(r.notes.some((n) => /Every onnxruntime row \("defaults" included\) ran with memArena = false/.test(n)), JSON.stringify(r.notes));
     assert.equal(r.settings.oneAtATime, true);
     const stages = r.raw?.stages as { id: string; skipped: string | null }[];
     const q = stages.findIndex((s) => s.id === 'quantize');
