@@ -5,7 +5,8 @@
 Exports the checkpoint to ONNX (unless --no-export) and saves, under models/parity/:
   img0.npy, img1.npy  float32 [1,3,64,64] seeded random inputs in [0,1] (smooth + noise)
   timestep.npy        float32 [1,1,1,1] = 0.3
-  expected.npy        float32 [1,3,64,64] PyTorch output for those inputs
+  expected.npy        float32 [1,3,64,64] PyTorch output for those inputs (scale = 1)
+  expected_scale0.5.npy  the same with scale = 0.5 (motion estimated at 32x32)
 The TS side runs models/kiln-vfi.onnx in onnxruntime on the same inputs and checks
 max |onnx - expected| <= 1e-4 (FP32). (onnxruntime for Python is not available here.)
 Regenerate both together: the fixtures belong to the exact weights in the ONNX file.
@@ -45,15 +46,20 @@ def main(argv=None):
     ap.add_argument("--onnx", default=os.path.join(root, "models/kiln-vfi.onnx"))
     ap.add_argument("--out", default=os.path.join(root, "models/parity"))
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--train-note", help="how the checkpoint was trained (metadata kiln.train_note)")
     a = ap.parse_args(argv)
     net, st = load_net(a.ckpt)
     if not a.no_export:
-        export(net, a.onnx, {"train_step": st["step"], "synthetic_val_psnr": f"{st.get('best', float('nan')):.3f}"})
+        meta = {"train_step": st["step"], "synthetic_val_psnr": f"{st.get('best', float('nan')):.3f}"}
+        if a.train_note:
+            meta["train_note"] = a.train_note
+        export(net, a.onnx, meta)
     img0, img1, t = inputs()
     with torch.no_grad():
         out = net(img0, img1, t)
+        half = net(img0, img1, t, torch.tensor([0.5]))
     os.makedirs(a.out, exist_ok=True)
-    for name, x in [("img0", img0), ("img1", img1), ("timestep", t), ("expected", out)]:
+    for name, x in [("img0", img0), ("img1", img1), ("timestep", t), ("expected", out), ("expected_scale0.5", half)]:
         np.save(os.path.join(a.out, f"{name}.npy"), x.numpy().astype(np.float32))
     print(f"wrote parity fixtures to {a.out} for {a.ckpt} (step {st['step']}); tolerance FP32_ABS = 1e-4")
 

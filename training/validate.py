@@ -1,11 +1,12 @@
 """Score kiln-vfi on the real dev triplets (../shared/data/vfi-dev) and the synthetic val set.
 
     /usr/bin/python3 training/validate.py [--model training/checkpoints/best.pt] [--baseline average]
-                                         [--synthetic] [--per-triplet] [--json out.json]
+                                         [--synthetic] [--per-triplet] [--scale 0.5] [--json out.json]
 
 PSNR on uint8 output, IE (mean abs error, 0-255) and SSIM, averaged over the 21 triplets, next
 to the README's reference scores. Inputs are replicate-padded to a multiple of 16 and cropped
-back, as the TypeScript adapter does. The ONNX file cannot be run from Python here (no
+back, as the TypeScript adapter does (to a multiple of 16 / scale with --scale: motion is then
+estimated on the frames resized by that factor, as `kiln interpolate --scale` runs the model). The ONNX file cannot be run from Python here (no
 onnxruntime for Python); the TS side scores the ONNX model, and models/parity/ ties the two.
 These 21 triplets are for validation only: do not tune on them.
 """
@@ -38,8 +39,13 @@ def main(argv=None):
     ap.add_argument("--synthetic", action="store_true", help="also score the held-out synthetic val set")
     ap.add_argument("--val", default=os.path.join(HERE, "cache/val"))
     ap.add_argument("--per-triplet", action="store_true")
+    ap.add_argument("--scale", type=float, default=1.0, help="motion scale in (0,1]: 16/scale must be a whole number")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
+    multiple = 16 / a.scale
+    if not (0 < a.scale <= 1) or abs(multiple - round(multiple)) > 1e-6:
+        print(f"kiln-vfi: --scale {a.scale}: must be in (0,1] with 16/scale a whole number (0.5, 0.25)", file=sys.stderr)
+        return 2
     if a.model.endswith(".onnx"):
         print("kiln-vfi: ONNX models are scored on the TypeScript side (no onnxruntime for Python here);"
               " pass the checkpoint the ONNX file was exported from.", file=sys.stderr)
@@ -51,14 +57,19 @@ def main(argv=None):
         from kiln_vfi.export import load_net
 
         net, st = load_net(a.model)
-        fn, name, step = net, a.model, st["step"]
+        step = st["step"]
+        if a.scale == 1:
+            fn, name = net, a.model
+        else:
+            s = torch.tensor([a.scale])
+            fn, name = (lambda x, y, t: net(x, y, t, s)), f"{a.model} at scale {a.scale}"
 
-    result = {"model": name, "step": step}
+    result = {"model": name, "step": step, "scale": a.scale}
     trip = metrics.load_dev(a.dev)
     if trip is None:
         print(f"vfi-dev not found at {a.dev}: dev scores skipped")
     else:
-        r = metrics.score_dev(fn, trip)
+        r = metrics.score_dev(fn, trip, multiple=round(multiple))
         result["dev"] = {k: r[k] for k in ("psnr", "ie", "ssim")}
         print(f"{name}" + (f" (step {step})" if step is not None else "") + f" on {len(trip)} vfi-dev triplets:")
         print(f"  PSNR {r['psnr']:.2f} dB   IE {r['ie']:.3f}   SSIM {r['ssim']:.4f}")

@@ -3,7 +3,7 @@
 // middle frame of a camera pan (flow model).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Interpolator } from '../../src/vfi/interpolator.js';
+import { Interpolator, scaledMultiple } from '../../src/vfi/interpolator.js';
 import { readPicture } from '../../src/vfi/images.js';
 import { photosMissing, renderPicturePair } from '../fixtures/vfi/clips.js';
 import { average, psnr } from '../fixtures/vfi/measure.js';
@@ -100,6 +100,17 @@ test('--scale reaches a model with a scale input (a 16 px pan is only found at 0
   const half = psnr((await run('kiln_flow', A.rgb, B.rgb, 320, 240, 0.5, { scale: 0.5 })).out, M.rgb);
   assert.ok(half > full + 3, `scale 0.5: ${half.toFixed(2)} dB, scale 1: ${full.toFixed(2)} dB`);
   await assert.rejects(Interpolator.create(model('kiln_blend'), 320, 240, { scale: 0.5 }), /--scale needs a model with a 'scale' input/);
+  // the frame is padded so that it is still a multiple of the model's stride after scaling
+  await assert.rejects(Interpolator.create(model('kiln_flow'), 320, 240, { scale: 0.3 }), /--scale 0\.3: .* must be a whole number/);
+});
+
+test('at motion scale s the frame is padded to the model multiple / s', () => {
+  assert.equal(scaledMultiple(16, 1), 16);
+  assert.equal(scaledMultiple(16, 0.5), 32);
+  assert.equal(scaledMultiple(16, 0.25), 64);
+  assert.equal(scaledMultiple(32, 0.5), 64);
+  assert.throws(() => scaledMultiple(16, 0.3), /multiples of 16 after scaling/);
+  assert.throws(() => scaledMultiple(16, 0.7), /whole number/);
 });
 
 test('a model that outputs NaN is refused instead of encoding black frames', async (t) => {

@@ -5,6 +5,8 @@
 I/O convention (also written into the model's metadata_props):
   img0, img1  float32 [N,3,H,W] RGB in [0,1]; H and W multiples of 16 (the caller pads)
   timestep    float32 [N,1,1,1], t in (0,1) (0 = img0, 1 = img1), clamped to [1e-3, 1-1e-3]
+  scale       float32 [1], s in (0,1]: motion estimated on the frames resized by s, the two final
+              warps at full resolution (1 = the training form; H*s and W*s multiples of 16)
   output      float32 [N,3,H,W] RGB in [0,1]
 """
 
@@ -38,12 +40,13 @@ def export(net: KilnVFI, out: str, meta: dict | None = None) -> None:
     onnx = require_onnx()
     x = torch.rand(1, 3, 64, 64)
     t = torch.full((1, 1, 1, 1), 0.5)
+    s = torch.ones(1)
     dyn = {"img0": {0: "N", 2: "H", 3: "W"}, "img1": {0: "N", 2: "H", 3: "W"}, "timestep": {0: "N"}, "output": {0: "N", 2: "H", 3: "W"}}
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            ExportWrapper(net), (x, x, t), out, opset_version=OPSET, input_names=["img0", "img1", "timestep"],
+            ExportWrapper(net), (x, x, t, s), out, opset_version=OPSET, input_names=["img0", "img1", "timestep", "scale"],
             output_names=["output"], dynamic_axes=dyn, do_constant_folding=True,
         )
     m = onnx.load(out)
@@ -52,6 +55,9 @@ def export(net: KilnVFI, out: str, meta: dict | None = None) -> None:
         "kiln.size_multiple": str(SIZE_MULTIPLE),
         "kiln.input_range": "0..1 RGB float32 NCHW",
         "kiln.timestep_shape": "N,1,1,1",
+        "kiln.scale": "float32 [1] in (0,1]: motion estimated at this fraction of the size; H*scale and W*scale multiples of 16",
+        # benchmarks and calibration feed scale = 1 rather than random values (src/runtime/input-defaults.ts)
+        "kiln.input_defaults": '{"scale": 1}',
         "kiln.license": "Apache-2.0",
     }
     props.update({f"kiln.{k}": str(v) for k, v in (meta or {}).items()})

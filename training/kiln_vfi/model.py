@@ -101,6 +101,27 @@ def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
+class Rescale(torch.autograd.Function):
+    """Bilinear resize by a factor known only at run time (a 0-d or [1] tensor).
+
+    PyTorch runs F.interpolate; the ONNX export is a single Resize whose scales are computed in
+    the graph from that tensor, so the factor can be a model input (`scale`). Half-pixel
+    coordinates as F.interpolate(align_corners=False): at 0.5 each output is the mean of a 2x2
+    block, as avg_pool2d(2) gives.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=float(factor), mode="bilinear", align_corners=False, recompute_scale_factor=False)
+
+    @staticmethod
+    def symbolic(g, x, factor):
+        f = g.op("Reshape", factor, g.op("Constant", value_t=torch.tensor([1], dtype=torch.int64)))
+        scales = g.op("Concat", g.op("Constant", value_t=torch.ones(2)), f, f, axis_i=0)
+        roi = g.op("Constant", value_t=torch.tensor([], dtype=torch.float32))
+        return g.op("Resize", x, roi, scales, mode_s="linear", coordinate_transformation_mode_s="pytorch_half_pixel")
+
+
 def up2(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
 
@@ -161,13 +182,17 @@ class KilnVFI(nn.Module):
         self.ref4_flow = zero_conv(16, 4)
         self.ref4_mask = zero_conv(16, 1)
 
-    def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor, aux: bool = False):
+    def forward(self, img0: torch.Tensor, img1: torch.Tensor, timestep: torch.Tensor, scale: torch.Tensor | None = None, aux: bool = False):
+        """scale (a 0-d or [1] tensor s in (0, 1]): estimate motion on the frames resized by s and
+        run only the two final warps at full resolution (H*s and W*s must be multiples of 16).
+        None: motion at full resolution, the training form."""
         n = img0.shape[0]
         t = timestep.reshape(-1, 1, 1, 1).clamp(T_EPS, 1.0 - T_EPS)
+        x0, x1 = (img0, img1) if scale is None else (Rescale.apply(img0, scale), Rescale.apply(img1, scale))
         # Each full-resolution frame is read once by a pooling op: the 1/2 pyramid feeds the
         # encoder and, pooled again, gives the 1/4 images the refinement warps (avg4 = avg2∘avg2).
-        p0 = F.avg_pool2d(img0, 2)
-        p1 = F.avg_pool2d(img1, 2)
+        p0 = F.avg_pool2d(x0, 2)
+        p1 = F.avg_pool2d(x1, 2)
         f4, f8, f16 = self.enc(torch.cat([p0, p1], 0) - 0.5)
         a16, b16 = f16[:n], f16[n:]
         a8, b8 = f8[:n], f8[n:]
@@ -217,8 +242,13 @@ class KilnVFI(nn.Module):
 
         # Full resolution: exactly two warps and a blend.
         # one Resize for both flows and the mask logit (bilinear is per channel)
-        up = F.interpolate(torch.cat([ft0, ft1, m4], 1), scale_factor=4.0, mode="bilinear", align_corners=False)
-        ft0f, ft1f, logit = up[:, 0:2], up[:, 2:4], up[:, 4:5]
+        if scale is None:
+            up = F.interpolate(torch.cat([ft0, ft1, m4], 1), scale_factor=4.0, mode="bilinear", align_corners=False)
+            ft0f, ft1f, logit = up[:, 0:2], up[:, 2:4], up[:, 4:5]
+        else:  # back to full resolution: flows in full-resolution pixels
+            inv = 1.0 / scale.reshape(())
+            up = Rescale.apply(torch.cat([ft0, ft1, m4], 1), inv * 4.0)
+            ft0f, ft1f, logit = up[:, 0:2] * inv, up[:, 2:4] * inv, up[:, 4:5]
         mask = torch.sigmoid(logit + torch.log((1.0 - t) / t))
         w0 = warp(img0, ft0f)
         w1 = warp(img1, ft1f)
@@ -235,8 +265,8 @@ class ExportWrapper(nn.Module):
         super().__init__()
         self.net = net
 
-    def forward(self, img0, img1, timestep):
-        return self.net(img0, img1, timestep)
+    def forward(self, img0, img1, timestep, scale=None):
+        return self.net(img0, img1, timestep, scale)
 
 
 def count_params(m: nn.Module) -> int:

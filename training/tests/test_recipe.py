@@ -151,12 +151,34 @@ class Export(unittest.TestCase):
             self.assertIn("GridSample", {n.op_type for n in m.graph.node})
             dims = m.graph.input[0].type.tensor_type.shape.dim
             self.assertEqual([d.dim_param or d.dim_value for d in dims], ["N", 3, "H", "W"])
-            self.assertEqual([i.name for i in m.graph.input], ["img0", "img1", "timestep"])
+            self.assertEqual([i.name for i in m.graph.input], ["img0", "img1", "timestep", "scale"])
+            # the motion scale reaches two input Resizes and the final upsample through the graph
+            feeds = {n.name for n in m.graph.node if "scale" in n.input}
+            self.assertTrue(feeds, "no node reads the scale input")
             self.assertEqual([o.name for o in m.graph.output], ["output"])
 
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class MotionScale(unittest.TestCase):
+    def test_scale_one_is_the_training_form_and_half_is_a_2x2_mean(self):
+        from kiln_vfi.model import Rescale
+
+        torch.manual_seed(0)
+        x = torch.rand(1, 3, 32, 48)
+        self.assertTrue(torch.equal(Rescale.apply(x, torch.tensor([1.0])), x))
+        self.assertTrue(torch.allclose(Rescale.apply(x, torch.tensor([0.5])), F.avg_pool2d(x, 2), atol=1e-6))
+        net = KilnVFI().eval()
+        for p in net.parameters():  # non-zero heads, so the flows matter
+            p.data.normal_(0, 0.05)
+        a, b, t = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96), torch.full((1, 1, 1, 1), 0.3)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(net(a, b, t), net(a, b, t, torch.tensor([1.0]))))
+            half = net(a, b, t, torch.tensor([0.5]))
+        self.assertEqual(tuple(half.shape), (1, 3, 64, 96))
+        self.assertFalse(torch.equal(half, net(a, b, t)))
 
 
 class TorchDefinition(unittest.TestCase):
