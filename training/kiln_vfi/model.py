@@ -81,23 +81,29 @@ def correlation(a: torch.Tensor, b: torch.Tensor, radius: int) -> torch.Tensor:
     return (cost - cost.mean(1, keepdim=True)) * 4.0
 
 
-def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Backward warp: out(p) = x(p + flow(p)), flow in pixels of x, bilinear, border padding.
+def grid_base(ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a, b) such that grid = flow * a + b for a backward warp onto ref's pixel grid.
 
-    The pixel grid is built with CumSum over a ones row/column taken from the flow itself, so
-    the exported graph has no baked-in size.
+    a = [2/(W-1), 2/(H-1)] ([N,2,1,1]) scales pixels to GridSample's align_corners units and
+    b ([N,2,H,W]) holds the normalised pixel coordinates. Built with CumSum over a ones row and
+    column taken from ref, so the exported graph has no baked-in size; the two warps of a level
+    share one base (one full-size Add per warp instead of rebuilding the grid).
     """
-    fx = flow[:, 0:1]
-    fy = flow[:, 1:2]
-    row = torch.ones_like(fx[:, :, 0:1, :])  # [N,1,1,W]
-    col = torch.ones_like(fx[:, :, :, 0:1])  # [N,1,H,1]
-    xs = torch.cumsum(row, 3) - 1.0
-    ys = torch.cumsum(col, 2) - 1.0
-    wm1 = row.sum(3, keepdim=True) - 1.0
-    hm1 = col.sum(2, keepdim=True) - 1.0
-    gx = (xs + fx) * (2.0 / wm1) - 1.0
-    gy = (ys + fy) * (2.0 / hm1) - 1.0
-    grid = torch.cat([gx, gy], 1).permute(0, 2, 3, 1)
+    h, w = ref.shape[2], ref.shape[3]
+    row = torch.ones_like(ref[:, 0:1, 0:1, :])  # [N,1,1,W]
+    col = torch.ones_like(ref[:, 0:1, :, 0:1])  # [N,1,H,1]
+    ax = 2.0 / (row.sum(3, keepdim=True) - 1.0)
+    ay = 2.0 / (col.sum(2, keepdim=True) - 1.0)
+    bx = (torch.cumsum(row, 3) - 1.0) * ax - 1.0
+    by = (torch.cumsum(col, 2) - 1.0) * ay - 1.0
+    return torch.cat([ax, ay], 1), torch.cat([bx.expand(-1, -1, h, -1), by.expand(-1, -1, -1, w)], 1)
+
+
+def warp(x: torch.Tensor, flow: torch.Tensor, base: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """Backward warp: out(p) = x(p + flow(p)), flow in pixels of x, bilinear, border padding.
+    base: grid_base() of a tensor of flow's size (built here when not given)."""
+    a, b = grid_base(flow) if base is None else base
+    grid = (flow * a + b).permute(0, 2, 3, 1)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 
@@ -211,8 +217,9 @@ class KilnVFI(nn.Module):
         d8 = up2(d16)
         m8 = up2(m16)
         h8 = up2(h16)
-        a8w = warp(a8, d8 * (-t / 8.0))
-        b8w = warp(b8, d8 * ((1.0 - t) / 8.0))
+        base8 = grid_base(d8)
+        a8w = warp(a8, d8 * (-t / 8.0), base8)
+        b8w = warp(b8, d8 * ((1.0 - t) / 8.0), base8)
         tmap8 = t * torch.ones_like(a8[:, :1])
         if self.proj8 is not None:
             p8 = self.proj8(torch.cat([a8w, b8w], 0))
@@ -231,8 +238,9 @@ class KilnVFI(nn.Module):
         ft1 = d4 * (1.0 - t)
         i0q = F.avg_pool2d(p0, 2)
         i1q = F.avg_pool2d(p1, 2)
-        w0q = warp(i0q, ft0 / 4.0)
-        w1q = warp(i1q, ft1 / 4.0)
+        base4 = grid_base(ft0)
+        w0q = warp(i0q, ft0 / 4.0, base4)
+        w1q = warp(i1q, ft1 / 4.0, base4)
         tmap4 = t * torch.ones_like(m4)
         y = self.ref4(torch.cat([w0q - 0.5, w1q - 0.5, ft0 / 16.0, ft1 / 16.0, tmap4, m4, h4], 1))
         df = self.ref4_flow(y) * 4.0
@@ -250,9 +258,10 @@ class KilnVFI(nn.Module):
             up = Rescale.apply(torch.cat([ft0, ft1, m4], 1), inv * 4.0)
             ft0f, ft1f, logit = up[:, 0:2] * inv, up[:, 2:4] * inv, up[:, 4:5]
         mask = torch.sigmoid(logit + torch.log((1.0 - t) / t))
-        w0 = warp(img0, ft0f)
-        w1 = warp(img1, ft1f)
-        out = (mask * w0 + (1.0 - mask) * w1).clamp(0.0, 1.0)
+        base = grid_base(img0)
+        w0 = warp(img0, ft0f, base)
+        w1 = warp(img1, ft1f, base)
+        out = (w1 + mask * (w0 - w1)).clamp(0.0, 1.0)  # = mask*w0 + (1-mask)*w1, one pass fewer
         if not aux:
             return out
         return {"out": out, "d16": d16, "d8": d8, "ft0": ft0, "ft1": ft1, "mask": mask, "w0": w0, "w1": w1}
