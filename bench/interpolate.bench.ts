@@ -3,7 +3,8 @@
 // (wall time, output fps, decode/infer/encode busy shares, peak RSS of the kiln process). Side
 // by side on the 640×480 clip: ffmpeg's minterpolate=mi_mode=mci (wall, fps, peak RSS). PSNR
 // of the interpolated frames against the frames that were dropped (the clip is rendered at
-// 60 fps, every other frame kept), for both and for plain frame averaging.
+// 60 fps, every other frame kept), for both and for plain frame averaging. A model with a
+// `scale` input also runs at 1280×720 and 1920×1080 with --scale 0.5 (motion at half size).
 //
 //   npm run bench -- interpolate            (through the runner, also rebuilds RESULTS.md)
 //   npx tsx bench/interpolate.bench.ts      (standalone: writes bench/results/interpolate.json only)
@@ -19,6 +20,7 @@ import { environment } from '../src/bench/env.js';
 import type { Report, Section } from '../src/report/types.js';
 import { decodeFrames } from '../src/video/decode.js';
 import { FramePool } from '../src/video/frames.js';
+import { loadModel } from '../src/onnx/read.js';
 import { SHIPPED_MODEL } from '../src/vfi/models.js';
 import { CLIP_DIR, photosMissing, renderClip } from '../test/fixtures/vfi/clips.js';
 import { fixtureModels, model as fixture, whyNoModels } from '../test/fixtures/vfi/models.js';
@@ -150,9 +152,12 @@ export async function run(ctx: BenchContext): Promise<Report> {
   const why = photosMissing();
   if (why) throw new BenchSkipped(why);
   const env = environment();
-  const models: { label: string; file: string }[] = [];
+  const models: { label: string; file: string; scale?: number }[] = [];
   const chosen = process.env.KILN_VFI_MODEL ?? (existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : null);
-  if (chosen) models.push({ label: path.basename(chosen), file: chosen });
+  if (chosen) {
+    models.push({ label: path.basename(chosen), file: chosen });
+    if ((await loadModel(chosen)).graph.inputs.some((v) => v.name === 'scale')) models.push({ label: `${path.basename(chosen)}, --scale 0.5`, file: chosen, scale: 0.5 });
+  }
   else {
     if (!fixtureModels()) throw new BenchSkipped(`no shipped model and no fixture models: ${whyNoModels()}`);
     models.push({ label: 'fixture kiln_flow (global shift + 2 GridSample warps)', file: fixture('kiln_flow') });
@@ -170,9 +175,11 @@ export async function run(ctx: BenchContext): Promise<Report> {
     for (const m of models) {
       // The flow fixture is a toy (a global shift found by brute force): only at 640x480.
       if (m.file === fixture('kiln_flow') && size.width !== 640) continue;
+      // motion at half size is for HD and up (at 640×480 it estimates at 320×240)
+      if (m.scale !== undefined && size.width === 640) continue;
       const out = path.join(outDir, `kiln-${label}.mp4`);
       ctx.log(`kiln interpolate ${label} with ${m.label}`);
-      const r = await timed(process.execPath, [kiln, 'interpolate', input, '-o', out, '--model', m.file, '--json']);
+      const r = await timed(process.execPath, [kiln, 'interpolate', input, '-o', out, '--model', m.file, ...(m.scale !== undefined ? ['--scale', String(m.scale)] : []), '--json']);
       if (r.code !== 0) throw new Error(`kiln interpolate failed: ${r.stderr}`);
       const s = JSON.parse(r.stdout);
       const q = await psnrOdd(truth, out, input, size.width, size.height);

@@ -8,6 +8,7 @@
 // each precision against the true middle frame (uint8), and INT8's PSNR against FP32's output.
 // Targets (issue 4): INT8 ≥ 1.6× FP32 on ResNet-18-class CNNs with top-1 agreement ≥ 99 %; the VFI
 // model's INT8 PSNR within 0.3 dB of FP32. Anchor: onnxruntime INT8 ResNet-50 is 1.82× on a VNNI Xeon.
+import { inputDefaults } from '../src/runtime/input-defaults.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -173,7 +174,8 @@ export async function run(ctx: BenchContext): Promise<Report> {
     const model = await loadModel(vfi);
     const step = model.metadataProps.find((p) => p.key === 'kiln.train_step')?.value;
     if (step) texts.push(`VFI model: ${path.relative(REPO, vfi)}, training step ${step} (metadata kiln.train_step).`);
-    const names = model.graph.inputs.map((v) => v.name);
+    const declared = inputDefaults(model.metadataProps, vfi);
+    const names = model.graph.inputs.map((v) => v.name).filter((n) => !declared.has(n));
     const [w, h] = [320, 240];
     const use = ctx.quick ? triplets.slice(0, 8) : triplets;
     // Three disjoint thirds: calibration, held-out scoring inside quantizeModel (and the auto
@@ -187,6 +189,8 @@ export async function run(ctx: BenchContext): Promise<Report> {
       const [a, gt, b] = await Promise.all(['frame0', 'frame1', 'frame2'].map((f) => planar(path.join(VFI_DEV, d, `${f}.png`), w, h)));
       const s: Sample = { [names[0]]: new ort.Tensor('float32', a, [1, 3, h, w]), [names[1]]: new ort.Tensor('float32', b, [1, 3, h, w]) };
       if (names[2]) s[names[2]] = new ort.Tensor('float32', new Float32Array([0.5]), [1, 1, 1, 1]);
+      // the model's declared setting inputs (the motion scale: 1), as kiln interpolate feeds them
+      for (const [k, v] of declared) s[k] = new ort.Tensor('float32', new Float32Array([v]), [1]);
       trip.push({ s, gt });
     }
     const samples = trip.slice(0, half).map((t) => t.s);
@@ -216,6 +220,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     big[names[0]] = new ort.Tensor('float32', f0, [1, 3, 480, 640]);
     big[names[1]] = new ort.Tensor('float32', f2, [1, 3, 480, 640]);
     if (names[2]) big[names[2]] = new ort.Tensor('float32', new Float32Array([0.5]), [1, 1, 1, 1]);
+    for (const [k, v] of declared) big[k] = new ort.Tensor('float32', new Float32Array([v]), [1]);
     ctx.log(`vfi: timing FP32, INT8, FP16 interleaved at 640×480, ${runs} rounds`);
     const sp = await measureSpeed(all, big, { runs, warmup: 2 });
     const label = `vfi ${path.basename(vfi)}`;

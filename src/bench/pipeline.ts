@@ -130,7 +130,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   const probe2 = await createSession(original, { provider, optLevel: 'disabled' }, label);
   const specs: InputSpec[] = resolveInputs(probe2.inputMetadata, shapes, label, original);
   await probe2.release();
-  const ctx: StageContext = { profile: p, calibDir: o.calibDir, calibPreset: o.calibPreset, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label, onProgress: o.onProgress };
+  const ctx: StageContext = { profile: p, calibDir: o.calibDir, calibPreset: o.calibPreset, inputShapes: Object.fromEntries(specs.map((s) => [s.name, s.shape])), label, onProgress: o.onProgress, session: { ...o.baseSession, provider } };
   // Quality inputs: with an image calibration folder, its last `holdout` samples (real images,
   // kept out of calibration); otherwise seeded random inputs.
   let feedSets = Array.from({ length: Math.max(1, holdout) }, (_, k) => randomFeeds(specs, seed + k));

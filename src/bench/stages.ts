@@ -27,6 +27,8 @@ export interface StageContext {
   calibCount?: number;
   /** Progress of long stages (calibration of a large model takes minutes). */
   onProgress?: (message: string) => void;
+  /** Session settings of the pipeline's rows (provider, base settings), for trial runs. */
+  session?: SessionOptions;
 }
 
 export interface StageOutput {
@@ -111,6 +113,25 @@ export async function calibSource(dir: string, ctx: StageContext): Promise<{ sou
   return { source: { kind: 'tensors', path: dir }, text: `tensors from ${dir}` };
 }
 
+const TRIAL_ROUNDS = 8;
+
+async function hasDynamicDims(bytes: Uint8Array): Promise<boolean> {
+  const { decodeModel } = await import('../onnx/read.js');
+  const m = decodeModel(bytes, { verify: false });
+  const inits = new Set(m.graph.initializers);
+  return m.graph.inputs.some((v) => !inits.has(v) && (v.tensorType?.shape ?? []).some((d) => typeof d !== 'number' || d < 0));
+}
+
+/** Median over paired rounds of time(a) ÷ time(b), at the pipeline's input shapes. */
+async function pairedRatio(a: Uint8Array, b: Uint8Array, ctx: StageContext): Promise<number> {
+  const { measure, OrtRunner } = await import('./harness.js');
+  const shapes = { shapes: ctx.inputShapes as Record<string, number[]> };
+  const runners = [new OrtRunner({ label: 'specialised', model: a, session: ctx.session, shapes }), new OrtRunner({ label: 'dynamic', model: b, session: ctx.session, shapes })];
+  const [ra, rb] = await measure(runners, { warmup: 1, iterations: TRIAL_ROUNDS });
+  const ratios = ra.samplesMs.map((x, i) => x / rb.samplesMs[i]).sort((x, y) => x - y);
+  return ratios[ratios.length >> 1];
+}
+
 export const STAGES: readonly Stage[] = [
   {
     id: 'optimize',
@@ -120,7 +141,18 @@ export const STAGES: readonly Stage[] = [
       if (typeof f === 'string') return f;
       return async (model, ctx) => {
         const r = await asOutput(f(model, ctx.inputShapes ? { inputShapes: ctx.inputShapes } : {}), 'optimizeModel');
-        return { model: r.model, note: r.note ?? 'kiln passes (src/passes)' };
+        const note = r.note ?? 'kiln passes (src/passes)';
+        if (!ctx.inputShapes || !(await hasDynamicDims(model))) return { model: r.model, note };
+        // Specialising dynamic dims to the measured size lets shape subgraphs fold, but it can
+        // also make onnxruntime slower (kiln-vfi, 640×480: 1.17× its dynamic time at level all,
+        // December 2026, where static shapes let the NCHWc layout rewrite reach more of the
+        // graph). Both forms are verified; a few paired runs decide.
+        const dyn = await asOutput(f(model, { verifyShapes: ctx.inputShapes }), 'optimizeModel');
+        const ratio = await pairedRatio(r.model, dyn.model, ctx);
+        const how = `${TRIAL_ROUNDS} paired runs at the measured size`;
+        return ratio <= 1
+          ? { model: r.model, note: `${note}; specialised to the input shapes (${(1 / ratio).toFixed(2)}× the speed of keeping dims dynamic, ${how})` }
+          : { model: dyn.model, note: `${dyn.note ?? note}; input dims kept dynamic (specialised to the input shapes it ran ${ratio.toFixed(2)}× slower, ${how})` };
       };
     },
   },

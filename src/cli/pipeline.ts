@@ -19,6 +19,7 @@ interface Opts {
   holdout: number;
   calibCount?: number;
   oneAtATime?: boolean;
+  arena: boolean;
   out?: string;
   json?: boolean;
 }
@@ -39,6 +40,7 @@ export function command(): Command {
     .option('--holdout <n>', 'held-out input sets for the quality columns', parsePositiveInt('--holdout'), 3)
     .option('--calib-count <n>', 'calibrate on at most N samples of the --calib folder (default: all but the held-out ones)', parsePositiveInt('--calib-count'))
     .option('--one-at-a-time', 'measure the stages one after another, each session alone in memory (for models too large to hold every stage at once; ratios then do not cancel drift)')
+    .option('--no-arena', "run every onnxruntime session without its memory arena, the tuned one included (for models whose sessions do not fit with it: DAIN's INT8 session needs 15.5 GB without, over 22.8 GB with)")
     .option('-o, --out <dir>', 'report directory (default out/pipeline-<model>-<profile>)')
     .option('--json', 'print the report as JSON')
     .action(async (model: string, o: Opts) => {
@@ -47,7 +49,8 @@ export function command(): Command {
       const { getProfile } = await import('../runtime/profiles.js');
       const { pipeline } = await import('../bench/pipeline.js');
       const { writeReport } = await import('../report/write.js');
-      const profile = getProfile(o.profile);
+      const named = getProfile(o.profile);
+      const profile = o.arena ? named : { ...named, session: { ...named.session, memArena: false } };
       const report = await pipeline({
         model,
         profile,
@@ -62,6 +65,7 @@ export function command(): Command {
         holdout: o.holdout,
         calibCount: o.calibCount,
         oneAtATime: o.oneAtATime,
+        ...(o.arena ? {} : { baseSession: { memArena: false } }),
         onProgress: (m) => log(`kiln pipeline: ${m}`),
       });
       const dir = o.out ?? path.join('out', `pipeline-${path.basename(model, '.onnx')}-${profile.name}`);

@@ -57,7 +57,7 @@ export function command(): Command {
     .option('--activations <type>', 'uint8 (asymmetric, default: faster on x86) | int8 (symmetric)', 'uint8')
     .option('--weight-bits <n>', '7 (reduce range: no u8×s8 saturation on x86 CPUs without VNNI, coarser weights) or 8; default: 7 on x86 without VNNI, else 8')
     .option('--matmul-scales <kind>', 'MatMul weight scales: tensor (default; fewer u8×s8 saturations without VNNI) | column')
-    .option('--exclude <list>', 'keep these float: op:GridSample,node:NAME (repeatable)', collect, [])
+    .option('--exclude <list>', 'keep these float: op:GridSample,node:NAME,node:PREFIX* (repeatable; PREFIX* = every node whose name starts with PREFIX)', collect, [])
     .option('--keep-io-types', 'fp16: keep float32 inputs and outputs (Casts inside)')
     .option('--budget <spec>', 'quality to keep: psnr=38, sqnr=30 or top1=99 (keeps the fewest layers float that meet it)')
     .option('--max-drop <pct>', 'same as --budget top1=(100 − pct): largest top-1 disagreement with FP32, in %')

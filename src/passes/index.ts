@@ -102,6 +102,8 @@ export interface OptimizeOptions {
   skip?: readonly string[];
   /** Fix graph input dims (`--input-shape`); the optimized model is specialised to them. */
   inputShapes?: Record<string, readonly number[]>;
+  /** Input shapes to verify at when `inputShapes` is not given: dims stay dynamic in the result. */
+  verifyShapes?: Record<string, readonly number[]>;
   /** Prove the result on onnxruntime (default true). */
   verify?: boolean;
   seed?: number;
@@ -197,7 +199,7 @@ export async function optimizeModel(input: Model | Uint8Array, opts: OptimizeOpt
     const reference = fresh();
     if (opts.inputShapes) inferShapes(reference, { inputShapes: opts.inputShapes as Record<string, number[]> });
     refBytes = encodeModel(reference);
-    feeds = makeFeeds(reference, { inputShapes: opts.inputShapes as Record<string, number[]>, seed: opts.seed, inputsDir: opts.inputsDir });
+    feeds = makeFeeds(reference, { inputShapes: (opts.inputShapes ?? opts.verifyShapes) as Record<string, number[]>, seed: opts.seed, inputsDir: opts.inputsDir });
     expected = await referenceOutputs(refBytes, feeds);
     const check = await compareModels(expected, bytes, feeds, { seed: opts.seed });
     report.verification = check;

@@ -87,8 +87,9 @@ export async function loadSamples(model: Model, source: SampleSource): Promise<S
   const inputs = inputsOf(model);
   if (source.kind === 'given') {
     if (!source.samples.length) throw new UsageError('no calibration samples (count 0)');
-    for (const [i, s] of source.samples.entries()) checkSample(model, inputs, s, `sample ${i}`);
-    return { samples: source.samples, description: `${source.samples.length} given samples`, warnings: [] };
+    const samples = source.samples.map((s) => withDeclared(inputs, s));
+    for (const [i, s] of samples.entries()) checkSample(model, inputs, s, `sample ${i}`);
+    return { samples, description: `${samples.length} given samples`, warnings: [] };
   }
   if (source.kind === 'random') return randomSamples(inputs, source.count, source.seed ?? 1);
   if (source.kind === 'tensors') return tensorSamples(model, inputs, source.path, source.count);
@@ -135,6 +136,13 @@ function randomTensor(type: InputDesc['type'], dims: number[], r: () => number):
   return new ort.Tensor('int64', new BigInt64Array(n), dims);
 }
 
+/** The sample with the model's declared value for each declared input it does not give. */
+function withDeclared(inputs: InputDesc[], s: Sample): Sample {
+  const missing = inputs.filter((i) => i.fill !== undefined && !s[i.name]);
+  if (!missing.length) return s;
+  return { ...s, ...Object.fromEntries(missing.map((i) => [i.name, filledTensor(i.type, concrete(i.dims, () => 1), i.fill!)])) };
+}
+
 function checkSample(model: Model, inputs: InputDesc[], s: Sample, where: string): void {
   for (const inp of inputs) {
     const t = s[inp.name];
@@ -164,7 +172,8 @@ function tensorSamples(model: Model, inputs: InputDesc[], path: string, count?: 
     throw new UsageError(`calibration data ${path}: no such file or folder`);
   }
   const samples: Sample[] = [];
-  const push = (s: Sample, where: string): void => {
+  const push = (given: Sample, where: string): void => {
+    const s = withDeclared(inputs, given);
     checkSample(model, inputs, s, where);
     samples.push(s);
   };

@@ -101,7 +101,11 @@ export function checkInput(model: Model, mode: Mode): void {
   if (!floatWeights) throw new ModelError(file, 'has no float32 weights to quantize');
 }
 
-/** `op:GridSample,node:conv1` → sets; names that match nothing in the model are an error. */
+/**
+ * `op:GridSample,node:conv1,node:/net/flow*` → sets; a node name ending in `*` is a prefix (every
+ * node whose name starts with it: a whole sub-network of an exported PyTorch model). Names
+ * that match nothing in the model are an error.
+ */
 export function parseExclude(specs: readonly string[] | undefined, model: Model): { ops: Set<string>; nodes: Set<string> } {
   const ops = new Set<string>();
   const nodes = new Set<string>();
@@ -114,6 +118,11 @@ export function parseExclude(specs: readonly string[] | undefined, model: Model)
     if (m[1] === 'op') {
       if (!opTypes.has(m[2])) throw new UsageError(`--exclude op:${m[2]}: no ${m[2]} node in ${model.source || 'the model'} (its ops: ${[...opTypes].sort().join(', ')})`);
       ops.add(m[2]);
+    } else if (m[2].endsWith('*')) {
+      const prefix = m[2].slice(0, -1);
+      const hits = [...names].filter((n) => n.startsWith(prefix));
+      if (!hits.length) throw new UsageError(`--exclude node:${m[2]}: no node name in ${model.source || 'the model'} starts with '${prefix}'`);
+      for (const h of hits) nodes.add(h);
     } else {
       if (!names.has(m[2])) {
         const near = [...names].filter((n) => n.toLowerCase().includes(m[2].toLowerCase())).slice(0, 5);

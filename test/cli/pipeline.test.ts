@@ -28,13 +28,17 @@ test('kiln pipeline: writes report.json, report.md and report.html with every st
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-cli-pipeline-'));
   try {
     const torch = torchUnavailable() ? [] : ['--torch', m.torchDef];
-    const r = kiln('pipeline', m.tinyCnnDyn, '--profile', 'edge', '--input-shape', 'x=1x3x24x24', '--iterations', '3', '--warmup', '1', '--holdout', '1', '-o', dir, ...torch);
+    const r = kiln('pipeline', m.tinyCnnDyn, '--profile', 'edge', '--input-shape', 'x=1x3x24x24', '--iterations', '3', '--warmup', '1', '--holdout', '1', '--no-arena', '-o', dir, ...torch);
     assert.equal(r.status, 0, r.stderr);
     for (const f of ['report.json', 'report.md', 'report.html']) assert.ok(existsSync(path.join(dir, f)), f);
     const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
     const stages = (report.raw?.stages as { id: string }[]).map((s) => s.id);
     for (const id of ['original', 'ort-defaults', 'optimize', 'quantize', 'tune', 'combined']) assert.ok(stages.includes(id), id);
-    assert.match(readFileSync(path.join(dir, 'report.md'), 'utf8'), /\| onnxruntime defaults \|/);
+    const md = readFileSync(path.join(dir, 'report.md'), 'utf8');
+    assert.match(md, /\| onnxruntime defaults \|/);
+    // --no-arena: every row without the arena, and the tuned row says so too
+    assert.match(md, /Every onnxruntime row \("defaults" included\) ran with memArena = false/);
+    assert.match(md, /arena off/);
     assert.match(r.stdout, /report: .*report\.html/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

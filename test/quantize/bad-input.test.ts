@@ -34,6 +34,11 @@ test('unknown op or node names in --exclude are errors naming what exists', asyn
   await assert.rejects(quantizeModel(warpNet(), { mode: 'int8', calib: random, exclude: ['GridSample'], speedRuns: 0 }), /op:TYPE or node:NAME/);
   const { report } = await quantizeModel(warpNet(), { mode: 'int8', calib: random, exclude: ['op:GridSample,node:enc2'], speedRuns: 0 });
   assert.ok(report.keptFloat.some((k) => k.node === 'enc2' && /excluded/.test(k.reason)));
+  // a trailing * keeps every node whose name starts with the prefix float (a sub-network)
+  const prefixed = await quantizeModel(warpNet(), { mode: 'int8', calib: random, exclude: ['node:enc*'], speedRuns: 0 });
+  for (const n of ['enc1', 'enc2']) assert.ok(prefixed.report.keptFloat.some((k) => k.node === n && /excluded/.test(k.reason)), n);
+  assert.ok(prefixed.report.quantizedNodes.includes('head'));
+  await assert.rejects(quantizeModel(warpNet(), { mode: 'int8', calib: random, exclude: ['node:dec*'], speedRuns: 0 }), /no node name in .* starts with 'dec'/);
 });
 
 test('calibration samples of the wrong shape, or none, are errors', async () => {

@@ -78,4 +78,9 @@ test('benchmark feeds, optimizer-check feeds and calibration samples use the dec
   const set = await loadSamples(m, { kind: 'random', count: 3, seed: 4 });
   for (const sample of set.samples) assert.deepEqual([...(sample.scale.data as Float32Array)], [1]);
   assert.notDeepEqual([...(set.samples[0].t.data as Float32Array)], [...(set.samples[1].t.data as Float32Array)]);
+  // given samples need not carry the declared input; the other inputs are still required
+  const x = set.samples[0].x;
+  const given = await loadSamples(m, { kind: 'given', samples: [{ x, t: set.samples[0].t }] });
+  assert.deepEqual([...(given.samples[0].scale.data as Float32Array)], [1]);
+  await assert.rejects(loadSamples(m, { kind: 'given', samples: [{ x }] }), /sample 0: no tensor for input 't'/);
 });
