@@ -148,7 +148,7 @@ const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b
  */
 export function randomTensor(spec: InputSpec, seed: number): ort.Tensor {
   const n = count(spec.shape);
-  if (spec.fill !== undefined) return filled(spec, n, spec.fill);
+  if (spec.fill !== undefined) return filledTensor(spec.type, spec.shape, spec.fill, spec.name);
   const r = rng(seed);
   switch (spec.type) {
     case 'float32':
@@ -190,23 +190,26 @@ export function randomTensor(spec: InputSpec, seed: number): ort.Tensor {
   }
 }
 
-function filled(spec: InputSpec, n: number, v: number): ort.Tensor {
-  switch (spec.type) {
+/** A tensor with every element `v` (a value the model declares for a setting input). */
+export function filledTensor(type: ort.Tensor.Type, shape: readonly number[], v: number, name = 'input'): ort.Tensor {
+  const n = count(shape);
+  const dims = [...shape];
+  switch (type) {
     case 'float32':
-      return new ort.Tensor('float32', new Float32Array(n).fill(v), spec.shape);
+      return new ort.Tensor('float32', new Float32Array(n).fill(v), dims);
     case 'float64':
-      return new ort.Tensor('float64', new Float64Array(n).fill(v), spec.shape);
+      return new ort.Tensor('float64', new Float64Array(n).fill(v), dims);
     case 'float16':
-      return new ort.Tensor('float16', new Uint16Array(n).fill(toHalfBits(v)), spec.shape);
+      return new ort.Tensor('float16', new Uint16Array(n).fill(toHalfBits(v)), dims);
     case 'int32':
-      return new ort.Tensor('int32', new Int32Array(n).fill(v), spec.shape);
+      return new ort.Tensor('int32', new Int32Array(n).fill(v), dims);
     case 'int64':
-      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(v))), spec.shape);
+      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(v))), dims);
     case 'bool':
     case 'uint8':
-      return new ort.Tensor(spec.type, new Uint8Array(n).fill(v), spec.shape);
+      return new ort.Tensor(type, new Uint8Array(n).fill(v ? (type === 'bool' ? 1 : v) : 0), dims);
     default:
-      throw new UsageError(`input '${spec.name}': kiln cannot fill inputs of element type ${spec.type} with a declared value`);
+      throw new UsageError(`input '${name}': kiln cannot fill inputs of element type ${type} with a declared value`);
   }
 }
 

@@ -6,6 +6,7 @@
 // sample; the histogram calibrators (a second pass over the range the first found) get the
 // tensors themselves as extra outputs, as many at a time as fit exposeBudgetBytes(). Memory stays
 // bounded whatever the sample count and the model's size.
+import { filledTensor } from '../bench/inputs.js';
 import { inputDefaults } from '../runtime/input-defaults.js';
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
@@ -118,14 +119,6 @@ export function randomSamples(inputs: InputDesc[], count: number, seed: number):
     description: `${count} random uniform [0,1) samples (seed ${seed})`,
     warnings: [...(ints.length ? [`integer input(s) ${ints.join(', ')} are 0 in the random samples; give --calib tensors for real values`] : []), 'calibrating on random data: the scales it picks fit noise, not real inputs — use the result for speed tests only, calibrate with --calib DIR for accuracy'],
   };
-}
-
-function filledTensor(type: InputDesc['type'], dims: number[], v: number): ort.Tensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  if (type === 'float32') return new ort.Tensor('float32', new Float32Array(n).fill(v), dims);
-  if (type === 'bool') return new ort.Tensor('bool', new Uint8Array(n).fill(v ? 1 : 0), dims);
-  if (type === 'int32') return new ort.Tensor('int32', new Int32Array(n).fill(v), dims);
-  return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(v))), dims);
 }
 
 function randomTensor(type: InputDesc['type'], dims: number[], r: () => number): ort.Tensor {
