@@ -20,11 +20,10 @@ import { environment } from '../src/bench/env.js';
 import type { Report, Section } from '../src/report/types.js';
 import { decodeFrames } from '../src/video/decode.js';
 import { FramePool } from '../src/video/frames.js';
-import { loadModel } from '../src/onnx/read.js';
 import { SHIPPED_MODEL } from '../src/vfi/models.js';
 import { CLIP_DIR, photosMissing, renderClip } from '../test/fixtures/vfi/clips.js';
 import { fixtureModels, model as fixture, whyNoModels } from '../test/fixtures/vfi/models.js';
-import { BenchSkipped, REPO, type BenchContext } from './lib.js';
+import { BenchSkipped, hasScaleInput, REPO, type BenchContext } from './lib.js';
 
 /** Clip length per size: the 10 s clip the issue asks for at 640×480; shorter at 720p and 1080p,
  *  where a few seconds already give a steady rate and 10 s would take most of an hour here. */
@@ -156,7 +155,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
   const chosen = process.env.KILN_VFI_MODEL ?? (existsSync(SHIPPED_MODEL) ? SHIPPED_MODEL : null);
   if (chosen) {
     models.push({ label: path.basename(chosen), file: chosen });
-    if ((await loadModel(chosen)).graph.inputs.some((v) => v.name === 'scale')) models.push({ label: `${path.basename(chosen)}, --scale 0.5`, file: chosen, scale: 0.5 });
+    if (await hasScaleInput(chosen)) models.push({ label: `${path.basename(chosen)}, --scale 0.5`, file: chosen, scale: 0.5 });
   }
   else {
     if (!fixtureModels()) throw new BenchSkipped(`no shipped model and no fixture models: ${whyNoModels()}`);

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadModel } from '../src/onnx/read.js';
 import type { Report } from '../src/report/types.js';
 
 export interface BenchContext {
@@ -32,4 +33,9 @@ export function fixtureModels(): { tinyCnn: string; tinyCnnDyn: string; addOne: 
     if (r.status !== 0) throw new BenchSkipped(`cannot export the fixture models with /usr/bin/python3 (python3-torch): ${(r.stderr ?? '').trim().split('\n').pop()}`);
   }
   return m;
+}
+
+/** The model has a `scale` input (the kiln convention's motion scale, src/vfi/adapter.ts). */
+export async function hasScaleInput(file: string): Promise<boolean> {
+  return (await loadModel(file)).graph.inputs.some((v) => v.name === 'scale');
 }

@@ -12,8 +12,7 @@ import type { Report } from '../src/report/types.js';
 import { DEFAULT_MULTIPLE, MULTIPLE_KEYS } from '../src/vfi/adapter.js';
 import { scaledMultiple } from '../src/vfi/interpolator.js';
 import { readMetadataProps } from '../src/onnx/metadata.js';
-import { loadModel } from '../src/onnx/read.js';
-import { BenchSkipped, REPO, type BenchContext } from './lib.js';
+import { BenchSkipped, hasScaleInput, REPO, type BenchContext } from './lib.js';
 
 export const RESOLUTIONS = [
   { width: 640, height: 480 },
@@ -31,11 +30,6 @@ function findModel(): string {
   const found = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort() : [];
   if (found.length === 0) throw new BenchSkipped('no VFI model: models/*.onnx is empty and KILN_VFI_MODEL is not set');
   return path.join(dir, found[0]);
-}
-
-/** The model has a `scale` input (the kiln convention's motion scale, src/vfi/adapter.ts). */
-async function hasScaleInput(file: string): Promise<boolean> {
-  return (await loadModel(file)).graph.inputs.some((v) => v.name === 'scale');
 }
 
 export async function run(ctx: BenchContext): Promise<Report> {
