@@ -1,14 +1,16 @@
 // The harness checked against itself. (1) Two copies of one model, measured interleaved, must
 // come out at a time ratio within 5 % of 1.0 — otherwise ratios between different models mean
-// nothing on this machine. (2) The cost of one measured run of a trivial model (y = x + 1 on
+// nothing on this machine — on one thread and on every core (where onnxruntime's thread pools
+// would spin-wait if the harness let them; SPIN_KEY in src/bench/harness.ts). (2) The cost of one measured run of a trivial model (y = x + 1 on
 // one float) is the floor under every latency kiln reports: onnxruntime-node's binding plus the
 // harness loop; the loop alone is timed with a runner that does no inference.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { environment } from '../src/bench/env.js';
-import { measure, NoopRunner, OrtRunner } from '../src/bench/harness.js';
+import { measure, NoopRunner, OrtRunner, sharedCpuNote } from '../src/bench/harness.js';
 import { pairedRatio, summarize } from '../src/bench/stats.js';
 import { REPORT_SCHEMA, type Report } from '../src/report/types.js';
-import { fixtureModels, type BenchContext } from './lib.js';
+import { fixtureModels, REPO, type BenchContext } from './lib.js';
 
 export const TOLERANCE = 0.05;
 
@@ -31,6 +33,24 @@ export async function run(ctx: BenchContext): Promise<Report> {
   const paired = pairedRatio(copies[1].samplesMs, copies[0].samplesMs);
   const medianRatio = b.median / a.median;
   const pass = Math.abs(paired - 1) <= TOLERANCE && Math.abs(medianRatio - 1) <= TOLERANCE;
+
+  // All cores, on the shipped VFI model at 320x240 (a few ms of work spread over the threads per op).
+  const cores = os.availableParallelism();
+  const vfiRounds = ctx.quick ? 10 : 60;
+  ctx.log(`two copies of models/kiln-vfi.onnx at 320x240, ${vfiRounds} interleaved rounds, ${cores} threads`);
+  const vfiShapes = { shapes: { img0: [1, 3, 240, 320], img1: [1, 3, 240, 320], timestep: [1, 1, 1, 1] } };
+  const vfi = `${REPO}models/kiln-vfi.onnx`;
+  const multi = await measure(
+    [
+      new OrtRunner({ label: 'copy A', model: vfi, session: { threads: cores }, shapes: vfiShapes }),
+      new OrtRunner({ label: 'copy B', model: vfi, session: { threads: cores }, shapes: vfiShapes }),
+    ],
+    { warmup: 5, iterations: vfiRounds },
+  );
+  const ma = summarize(multi[0].samplesMs);
+  const mb = summarize(multi[1].samplesMs);
+  const mPaired = pairedRatio(multi[1].samplesMs, multi[0].samplesMs);
+  const mPass = Math.abs(mPaired - 1) <= TOLERANCE && Math.abs(mb.median / ma.median - 1) <= TOLERANCE;
 
   ctx.log(`harness overhead: add_one (1 float) and a no-op runner, ${iterations * 5} rounds`);
   const overhead = await measure([new OrtRunner({ label: 'add_one', model: m.addOne, session: { threads: 1 } }), new NoopRunner()], { warmup: 100, iterations: iterations * 5 });
@@ -65,6 +85,27 @@ export async function run(ctx: BenchContext): Promise<Report> {
         },
       },
       {
+        id: 'copies-all-cores',
+        title: `Two copies of kiln-vfi at ${cores} threads (should be 1.0)`,
+        text: [
+          `${mPass ? 'PASS' : 'FAIL'}: copy B ÷ copy A = ${mPaired.toFixed(4)} (median of per-round ratios), ${(mb.median / ma.median).toFixed(4)} (ratio of medians); tolerance ±${TOLERANCE * 100} %.`,
+          ...[sharedCpuNote(multi)].filter((n): n is string => n !== null),
+        ],
+        table: {
+          columns: [
+            { key: 'model', title: 'model' },
+            { key: 'median', title: 'median', unit: 'ms' },
+            { key: 'p90', title: 'p90', unit: 'ms' },
+            { key: 'stddev', title: 'stddev', unit: 'ms' },
+            { key: 'ratio', title: 'time ÷ copy A', unit: '×', digits: 4 },
+          ],
+          rows: [
+            { model: 'copy A', median: ma.median, p90: ma.p90, stddev: ma.stddev, ratio: 1 },
+            { model: 'copy B', median: mb.median, p90: mb.p90, stddev: mb.stddev, ratio: mPaired },
+          ],
+        },
+      },
+      {
         id: 'overhead',
         title: 'Per-run overhead',
         text: [`A trivial model costs ${us(trivial.median).toFixed(1)} µs per run (median); the harness loop alone ${us(loop.median).toFixed(2)} µs. Latencies near these are dominated by overhead, not by the model.`],
@@ -84,6 +125,6 @@ export async function run(ctx: BenchContext): Promise<Report> {
       },
     ],
     notes: ['Copy A is opened from the file and copy B from bytes in memory, so the check also covers both ways of creating a session.'],
-    raw: { copies: copies.map((c) => ({ label: c.label, samplesMs: c.samplesMs })), pass, paired, medianRatio },
+    raw: { copies: copies.map((c) => ({ label: c.label, samplesMs: c.samplesMs })), pass, paired, medianRatio, allCores: { threads: cores, pass: mPass, paired: mPaired, samples: multi.map((c) => ({ label: c.label, samplesMs: c.samplesMs })) } },
   };
 }

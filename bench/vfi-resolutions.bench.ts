@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { benchReport, type BenchRow } from '../src/bench/bench.js';
 import { environment } from '../src/bench/env.js';
-import { measure, OrtRunner } from '../src/bench/harness.js';
+import { measure, sharedCpuNote, OrtRunner } from '../src/bench/harness.js';
 import { summarize } from '../src/bench/stats.js';
 import type { Report } from '../src/report/types.js';
 import { DEFAULT_MULTIPLE, MULTIPLE_KEYS } from '../src/vfi/adapter.js';
@@ -62,6 +62,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
   const report = benchReport(rows, env, { model: path.relative(REPO, model), provider: 'cpu', threads: 'default', batch: 1, warmup, iterations }, [
     'One interpolated frame per inference (batch 1): inferences/s is the interpolation FPS. Ratio = median time ÷ the 640×480 median (motion at full resolution).',
     `Frames are padded to a multiple of ${multiple} (the model's kiln.size_multiple, default ${DEFAULT_MULTIPLE}), or of ${multiple} / scale with a motion scale, as kiln interpolate does.`,
+    ...[sharedCpuNote(ms)].filter((n): n is string => n !== null),
     ...(scales.length > 1 ? ['Motion at scale 0.5 (`kiln interpolate --scale 0.5`): the model estimates motion on the frames resized by 0.5 and runs only its two final warps at full size.'] : []),
   ]);
   return { ...report, title: `VFI model ${path.basename(model)} at three resolutions` };

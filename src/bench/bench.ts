@@ -8,7 +8,7 @@ import { createSession, providerUnavailable, type Provider, type SessionOptions 
 import { profileUnavailable, type DeploymentProfile } from '../runtime/profiles.js';
 import { REPORT_SCHEMA, type Cell, type Report } from '../report/types.js';
 import { environment } from './env.js';
-import { measure, OrtRunner, type Measurement, type MeasureOptions } from './harness.js';
+import { measure, OrtRunner, sharedCpuNote, type Measurement, type MeasureOptions } from './harness.js';
 import type { ShapeOptions } from './inputs.js';
 import { measureMemory, peakRss, type MemoryResult } from './memory.js';
 import { parseTorchDef, torchUnavailable, TorchRunner } from './peers/torch.js';
@@ -137,6 +137,8 @@ export async function bench(o: BenchOptions): Promise<Report> {
       : [];
     o.onProgress?.(`threads ${threads || 'default'}, batch ${batch ?? 'as exported'}`);
     const ms: Measurement[] = await measure([...runners, ...peers], o);
+    const shared = sharedCpuNote(ms);
+    if (shared && !notes.includes(shared)) notes.push(shared);
     if (!namesChecked && indices.length === o.models.length) {
       const known = new Set(runners.flatMap((r) => r.specs.map((s) => s.name)));
       const unused = Object.keys(o.shapes ?? {}).filter((n) => !known.has(n));

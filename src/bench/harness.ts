@@ -2,7 +2,8 @@
 // them all, times each one's first run apart (it pays for lazy allocation and kernel selection),
 // warms them up, then measures them interleaved — one run of each per round, A B then B A — so
 // a machine that gets slower half-way (shared cores, a background job) slows every runner alike
-// and ratios hold.
+// and ratios hold. While several sessions are measured in turn, none of them spin-waits (see
+// SPIN_KEY).
 import { performance } from 'node:perf_hooks';
 import { KilnError, UsageError } from '../errors.js';
 import { createSession, ort, type SessionOptions } from '../runtime/session.js';
@@ -19,9 +20,24 @@ export interface Runner {
   close(): Promise<void>;
   /** Items per inference (the batch size). */
   readonly items: number;
+  /**
+   * Called before open() when this runner is measured in turn with others: it must not keep
+   * CPU busy between its runs. Returns what it changed for that (for the report), or null.
+   */
+  shareCpu?(): string | null;
   /** Human-readable input shapes, known after open(). */
   readonly inputs: string;
 }
+
+/**
+ * onnxruntime's intra-op threads spin-wait after each run for more work (allow_spinning = 1 is
+ * its default). With several sessions in one process measured in turn, the idle sessions'
+ * spinning threads take the cores from the one running: two copies of kiln-vfi at 2 threads,
+ * 40 interleaved rounds, came out 1.10x apart with spinning (ratio IQR 0.99-1.34) and 0.99x
+ * without (IQR 0.95-1.05) (session 5). So measure() turns spinning off for every session while
+ * several are measured, whatever their config says, and the reports say so.
+ */
+export const SPIN_KEY = 'session.intra_op.allow_spinning';
 
 export interface MeasureOptions {
   warmup: number;
@@ -47,6 +63,8 @@ export interface Measurement {
   firstRunMs: number;
   /** Steady-state samples in ms, in round order (sample i of every runner is from round i; odd rounds run the runners in reverse order). */
   samplesMs: number[];
+  /** What measuring in turn with others changed in this runner's settings (SPIN_KEY), if anything. */
+  shared?: string;
 }
 
 export function checkMeasureOptions(o: MeasureOptions): void {
@@ -67,8 +85,9 @@ export async function measure(runners: readonly Runner[], o: MeasureOptions): Pr
   const results: Measurement[] = [];
   try {
     for (const r of runners) {
+      const shared = runners.length > 1 ? r.shareCpu?.() : null;
       await r.open();
-      results.push({ label: r.label, items: r.items, inputs: r.inputs, createMs: r.createMs, firstRunMs: NaN, samplesMs: [] });
+      results.push({ label: r.label, items: r.items, inputs: r.inputs, createMs: r.createMs, firstRunMs: NaN, samplesMs: [], ...(shared ? { shared } : {}) });
     }
     for (let i = 0; i < runners.length; i++) results[i].firstRunMs = await runners[i].runOnce();
     for (let w = 0; w < o.warmup; w++) for (const r of runners) await r.runOnce();
@@ -113,6 +132,9 @@ export class OrtRunner implements Runner {
   feeds: Record<string, ort.Tensor> = {};
   private fetches: Record<string, ort.Tensor> | null = null;
   private runs = 0;
+  private noSpin = false;
+  /** The session options open() used (the given ones, plus SPIN_KEY=0 when measured in turn with others). */
+  opened: SessionOptions | null = null;
   createMs = NaN;
   constructor(readonly options: OrtRunnerOptions) {
     this.label = options.label;
@@ -123,10 +145,18 @@ export class OrtRunner implements Runner {
   get inputs(): string {
     return describeShape(this.specs);
   }
+  shareCpu(): string {
+    this.noSpin = true;
+    const asked = this.options.session?.config?.[SPIN_KEY];
+    return asked === undefined ? `${SPIN_KEY}=0` : asked === '0' ? `${SPIN_KEY}=0 (as configured)` : `${SPIN_KEY}=0 (configured ${asked}, not applied while measured in turn with others)`;
+  }
   async open(): Promise<void> {
     const t0 = performance.now();
+    const base = this.options.session ?? {};
+    const session = this.noSpin ? { ...base, config: { ...base.config, [SPIN_KEY]: '0' } } : base;
+    this.opened = session;
     try {
-      this.session = await createSession(this.options.model, this.options.session ?? {}, this.label);
+      this.session = await createSession(this.options.model, session, this.label);
     } catch (e) {
       // onnxruntime-node bundles the WebGPU provider, so providerUnavailable() passes; without a
       // GPU adapter (no GPU, no Vulkan driver) it only fails here, deep inside session creation.
@@ -194,4 +224,16 @@ export class NoopRunner implements Runner {
     return performance.now() - t0;
   }
   async close(): Promise<void> {}
+}
+
+/** The report note for what measure() changed in runners measured in turn (null when nothing). */
+export function sharedCpuNote(ms: readonly Measurement[]): string | null {
+  const changed = ms.filter((m) => m.shared);
+  if (changed.length === 0) return null;
+  const overridden = changed.filter((m) => m.shared?.includes('not applied')).map((m) => `${m.label} (${m.shared})`);
+  return (
+    `Measured in turn, no session spin-waited between its runs (${SPIN_KEY}=0; PyTorch peers: OMP_WAIT_POLICY=PASSIVE): ` +
+    `the idle sessions' spinning threads would otherwise take the cores from the one running.` +
+    (overridden.length ? ` Overridden for this measurement: ${overridden.join('; ')}.` : '')
+  );
 }

@@ -9,7 +9,7 @@ import { profileUnavailable, type DeploymentProfile } from '../runtime/profiles.
 import { createSession, type Provider, type SessionOptions } from '../runtime/session.js';
 import { REPORT_SCHEMA, type Cell, type Report } from '../report/types.js';
 import { environment } from './env.js';
-import { measure, OrtRunner, type MeasureOptions, type Runner } from './harness.js';
+import { measure, OrtRunner, sharedCpuNote, type MeasureOptions, type Runner } from './harness.js';
 import { randomFeeds, resolveInputs, toNumbers, type InputSpec, type ShapeOptions } from './inputs.js';
 import { parseTorchDef, torchUnavailable, TorchRunner, type TorchDef } from './peers/torch.js';
 import { pairedRatio, summarize } from './stats.js';
@@ -208,6 +208,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
   }
   const active = rows.filter((r) => r.runner);
   const ms = await measure(active.map((r) => r.runner as Runner), o);
+  const shared = sharedCpuNote(ms);
   // PyTorch keeps its own default thread count (Debian's build: 1 here), which need not match
   // onnxruntime's (all physical cores): the rows say what each ran with.
   for (const r of active) {
@@ -291,6 +292,7 @@ export async function pipeline(o: PipelineOptions): Promise<Report> {
       ? 'Stages were measured one at a time (their sessions do not fit in memory together): speed-up is reference median ÷ stage median, from different minutes, so machine drift is not cancelled; FPS = batch × 1000 ÷ mean latency.'
       : 'Speed-up is the median over interleaved rounds of (reference time ÷ stage time); FPS = batch × 1000 ÷ mean latency.',
   );
+  if (shared) notes.push(shared);
   notes.push(`Quality: outputs on ${qualityFrom} compared with ${refId === 'original' ? 'PyTorch eager' : 'onnxruntime defaults (no PyTorch definition given)'}; SNR "—" on a measured row means identical outputs.`);
 
   const measured = rows.filter((r) => byId.has(r.id));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../../src/errors.js';
-import { checkMeasureOptions, measure, NoopRunner, OrtRunner, type Runner } from '../../src/bench/harness.js';
+import { checkMeasureOptions, measure, NoopRunner, OrtRunner, sharedCpuNote, SPIN_KEY, type Runner } from '../../src/bench/harness.js';
 import { benchModels } from './models.js';
 
 /** A real runner that also records the order in which the harness calls it. */
@@ -54,6 +54,27 @@ test('measure: first run apart, warm-up, then rounds of one run each, alternatin
   assert.equal(res[1].inputs, 'x=1x1');
   // the sessions are released afterwards
   assert.equal((runners[0].inner as OrtRunner).session, null);
+});
+
+test('sessions measured in turn do not spin-wait; a session measured alone keeps its settings', async (t) => {
+  const m = benchModels();
+  if (typeof m === 'string') return t.skip(m);
+  const a = new OrtRunner({ label: 'A', model: m.tinyCnn, session: { threads: 2 } });
+  const b = new OrtRunner({ label: 'B', model: m.addOne, session: { threads: 2, config: { [SPIN_KEY]: '1', 'session.x': 'y' } } });
+  const both = await measure([a, b], { warmup: 0, iterations: 2 });
+  assert.deepEqual(a.opened?.config, { [SPIN_KEY]: '0' });
+  assert.deepEqual(b.opened?.config, { [SPIN_KEY]: '0', 'session.x': 'y' });
+  assert.equal(both[0].shared, `${SPIN_KEY}=0`);
+  assert.match(both[1].shared ?? '', /configured 1, not applied/);
+  const note = sharedCpuNote(both) ?? '';
+  assert.match(note, /no session spin-waited/);
+  assert.match(note, /Overridden for this measurement: B \(/);
+
+  const alone = new OrtRunner({ label: 'B', model: m.addOne, session: { threads: 2, config: { [SPIN_KEY]: '1' } } });
+  const one = await measure([alone], { warmup: 0, iterations: 2 });
+  assert.deepEqual(alone.opened?.config, { [SPIN_KEY]: '1' });
+  assert.equal(one[0].shared, undefined);
+  assert.equal(sharedCpuNote(one), null);
 });
 
 test('measure oneAtATime: each runner opened alone, measured to the end and closed before the next opens', async (t) => {

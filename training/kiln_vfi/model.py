@@ -19,7 +19,7 @@ Design (written from the ideas of PWC-Net, RIFE and Super SloMo, not from their 
   network outputs exactly (1-t)*img0 + t*img1 (frame averaging at t = 0.5).
 
 All ops export to standard ONNX (opset 17): Conv, LeakyRelu, AveragePool, Pad, Slice, Mul,
-ReduceMean, Concat, Resize, GridSample, CumSum, Sigmoid, Log.
+ReduceMean, Concat, MatMul, Gather, Reshape, Transpose, Range, Resize, GridSample, CumSum, Sigmoid, Log.
 """
 
 from __future__ import annotations
@@ -50,33 +50,34 @@ def zero_conv(cin: int, cout: int) -> nn.Conv2d:
 def correlation(a: torch.Tensor, b: torch.Tensor, radius: int) -> torch.Tensor:
     """Cost volume: cosine similarity of a(x) and b(x + d) for every integer d in [-r, r]^2.
 
-    Written with Pad + Slice so it exports to plain ONNX; sizes come from the traced shapes,
-    so it stays dynamic in H and W.
+    Written with Pad, Slice, MatMul, Gather and Reshape so it exports to plain ONNX; sizes come from the
+    traced shapes, so it stays dynamic in H and W.
     """
     # Features are L2-normalised first: the costs are cosine similarities in [-1, 1], brightness
     # invariant and well scaled for the decoder (raw channel means were ~1e-2, which Adam needed
     # thousands of steps to amplify: measured as no flow learned in the first 1,000 steps).
     #
-    # One row shift at a time: stack its k column shifts, multiply, reduce over channels.
-    # Measured in onnxruntime-node (2 threads, best of 30-60 runs): 1/8 level (24 ch, 60x80,
-    # r=3) 6.4 ms, vs 24.8 ms when all k^2 shifted copies were stacked at once (memory-bound)
-    # and 11.4 ms with one Slice/Mul/ReduceSum per displacement; 1/16 level (48 ch, 30x40, r=4)
-    # 5.1 vs 16.9 ms. All of them give bit-identical costs. Also tried (session 3): one batched
-    # MatMul per 4x4 tile of queries against its 3x3 neighbouring tiles plus a constant Gather
-    # (the same costs within 1e-6): 6.5 vs 9.6 ms for the 1/16 level alone (1 thread), but the
-    # whole model ran 3 % slower with it (1 thread, paired, both orders, 40 rounds each).
+    # One batched MatMul per level: for every row y and row shift dy, the products of all w
+    # query pixels with all w+2r key pixels of row y+dy ([w, C] x [C, w+2r]); the k costs each
+    # query needs lie on a band of that matrix (element (x, x+dx) sits at x*(w+2r+1) + dx of its
+    # flattened form), which one Gather picks out. It computes (w+2r)/k times the needed
+    # products, but those are a few MMACs, and the graph shrinks from ~450 nodes (k slices,
+    # stacks, muls and reductions per row shift) to ~40. Whole model, same weights, 640x480,
+    # 2 threads, 50 paired rounds without spin-waiting (session 5): 0.956x the time of the
+    # row-shift form (ratio IQR 0.92-1.03); picking the band by pad-reshape-slice instead of a
+    # Gather was no faster than the row-shift form (1.009x). History: stacking all k^2 shifted
+    # copies at once was 24.8 ms at 1/8 (memory-bound), the row-shift form 6.4 ms.
     n, c, h, w = a.shape
     k = 2 * radius + 1
+    wp = w + 2 * radius
     a = a / torch.sqrt((a * a).sum(1, keepdim=True) + 1e-6)
     b = b / torch.sqrt((b * b).sum(1, keepdim=True) + 1e-6)
-    bp = F.pad(b, [radius, radius, radius, radius])
-    a1 = a.unsqueeze(1)
-    rows = []
-    for dy in range(k):
-        row = bp[:, :, dy : dy + h, :]  # [N,C,h,w+2r]
-        shifted = torch.stack([row[..., dx : dx + w] for dx in range(k)], 1)  # [N,k,C,h,w]
-        rows.append((shifted * a1).sum(2))  # [N,k,h,w]
-    cost = torch.cat(rows, 1)  # [N,k*k,h,w], dy-major
+    bp = F.pad(b, [radius, radius, radius, radius]).permute(0, 2, 1, 3)  # [N,h+2r,C,w+2r]
+    keys = torch.stack([bp[:, dy : dy + h] for dy in range(k)], 2)  # [N,h,k,C,w+2r]
+    queries = a.permute(0, 2, 3, 1).unsqueeze(2)  # [N,h,1,w,C]
+    full = torch.matmul(queries, keys).reshape(n, h, k, w * wp)  # [N,h,k,w*(w+2r)]
+    band = (torch.arange(w).unsqueeze(1) * (wp + 1) + torch.arange(k).unsqueeze(0)).reshape(-1)
+    cost = full[..., band].reshape(n, h, k, w, k).permute(0, 2, 4, 1, 3).reshape(n, k * k, h, w)  # dy-major
     # contrast across the window is what locates the match: subtract the per-pixel mean cost
     return (cost - cost.mean(1, keepdim=True)) * 4.0
 

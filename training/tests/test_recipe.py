@@ -58,7 +58,7 @@ class Ops(unittest.TestCase):
         self.assertEqual((dy - 3, dx - 3), (1, -2))
 
     def test_correlation_matches_plain_loops_for_any_size(self):
-        # the tiled MatMul form against its definition: cosine similarity of a(y, x) and
+        # the banded MatMul form against its definition: cosine similarity of a(y, x) and
         # b(y + dy, x + dx), b zero outside, minus the per-pixel mean over the window, x4
         torch.manual_seed(5)
         for n, c, h, w, r in [(1, 6, 7, 9, 2), (2, 5, 8, 8, 3), (1, 4, 5, 11, 4), (1, 3, 1, 2, 1)]:

@@ -66,6 +66,7 @@ export class TorchRunner implements Runner {
   createMs = NaN;
   /** torch.get_num_threads() in the peer process, once opened. */
   threads: number | null = null;
+  private noSpin = false;
   constructor(readonly options: TorchRunnerOptions) {
     this.label = options.label;
   }
@@ -80,6 +81,10 @@ export class TorchRunner implements Runner {
     return describeShape(this.specs);
   }
 
+  shareCpu(): string | null {
+    this.noSpin = true;
+    return process.env.OMP_WAIT_POLICY === undefined ? 'OMP_WAIT_POLICY=PASSIVE' : null;
+  }
   async open(): Promise<void> {
     const why = torchUnavailable();
     if (why) throw new KilnError(`${this.label}: ${why}`);
@@ -101,7 +106,9 @@ export class TorchRunner implements Runner {
       inputs.push(set);
     }
     const spec = { def: this.options.def.file, factory: this.options.def.factory, mode: this.options.mode, threads: this.options.threads ?? 0, inputs };
-    const child = spawn(PYTHON, [SCRIPT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // OMP_WAIT_POLICY=PASSIVE: PyTorch's OpenMP threads sleep between runs instead of spinning (see SPIN_KEY in ../harness.ts).
+    const env = this.noSpin && process.env.OMP_WAIT_POLICY === undefined ? { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } : process.env;
+    const child = spawn(PYTHON, [SCRIPT, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.child = child;
     child.stdout.on('data', (d: Buffer) => this.onData(d.toString()));
     child.stderr.on('data', (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
