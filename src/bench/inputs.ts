@@ -34,8 +34,10 @@ const dimName = (d: number | string): string => (typeof d === 'string' && d !== 
 
 /**
  * Concrete input shapes, or a UsageError that lists every dimension still unknown, so the user
- * can fix them all with one `--input-shape` per input. `source` (the model's file or bytes):
- * inputs its metadata declares a value for are filled with that value.
+ * can fix them all with one `--input-shape` per input. A named dynamic dim (N, H, W) takes the
+ * value an `--input-shape` gave it in another input: `img0=1x3x480x640` also sets timestep's
+ * [N,1,1,1] to 1x1x1x1. `source` (the model's file or bytes): inputs its metadata declares a
+ * value for are filled with that value.
  */
 export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'model', source?: string | Uint8Array): InputSpec[] {
   const declared = source === undefined ? new Map<string, number>() : inputDefaults(readMetadataProps(source), label);
@@ -45,6 +47,8 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
   for (const name of Object.keys(opts.shapes ?? {})) {
     if (!known.has(name) && !opts.lenientNames) throw new UsageError(`${label}: --input-shape names '${name}', but the model's inputs are ${[...known].join(', ')}`);
   }
+  const bound = namedDims(meta, opts, label);
+  const batched = meta.some((m) => m.isTensor && m.shape.length > 0 && isDynamic(m.shape[0]));
   for (const m of meta) {
     if (!m.isTensor) throw new UsageError(`${label}: input '${m.name}' is not a tensor; kiln can only feed tensors`);
     const given = opts.shapes?.[m.name];
@@ -64,15 +68,17 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
     }
     if (opts.batch !== undefined && dims.length > 0) {
       const d0 = m.shape.length > 0 ? m.shape[0] : dims[0];
-      if (!isDynamic(d0) && d0 !== opts.batch) {
+      // An input with a fixed dim 0 beside batched ones is not batched (kiln-vfi's scale [1]).
+      if (!isDynamic(d0) && d0 !== opts.batch && !batched) {
         throw new UsageError(`${label}: input '${m.name}' has a fixed batch dimension of ${d0}; batch ${opts.batch} needs a model exported with a dynamic dim 0`);
       }
-      dims[0] = opts.batch;
+      if (isDynamic(d0)) dims[0] = opts.batch;
     }
     if (opts.image && dims.length === 4) {
       if (isDynamic(dims[2])) dims[2] = opts.image.height;
       if (isDynamic(dims[3])) dims[3] = opts.image.width;
     }
+    dims = dims.map((d) => (typeof d === 'string' && bound.has(d) ? (bound.get(d) as number) : d));
     dims.forEach((d, i) => {
       if (isDynamic(d)) unknown.push(`${m.name}[${i}] (${dimName(d)}) of [${dims.map((x) => (isDynamic(x) ? dimName(x) : String(x))).join(', ')}]`);
     });
@@ -84,6 +90,22 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
     throw new UsageError(`${label}: dynamic input dimensions need values: ${unknown.join('; ')}. Give them with ${example}, replacing each <dim> with a number`);
   }
   return specs;
+}
+
+/** Values of named dynamic dims set by --input-shape (same name, same value in every input that has it). */
+function namedDims(meta: Meta, opts: ShapeOptions, label: string): Map<string, number> {
+  const bound = new Map<string, { value: number; from: string }>();
+  for (const m of meta) {
+    const given = opts.shapes?.[m.name];
+    if (!m.isTensor || !given || given.length !== m.shape.length) continue;
+    m.shape.forEach((d, i) => {
+      if (typeof d !== 'string' || d === '' || (i === 0 && opts.batch !== undefined)) return;
+      const prev = bound.get(d);
+      if (prev && prev.value !== given[i]) throw new UsageError(`${label}: --input-shape gives dim ${d} two values: ${prev.value} (${prev.from}) and ${given[i]} (${m.name})`);
+      bound.set(d, { value: given[i], from: m.name });
+    });
+  }
+  return new Map([...bound].map(([k, v]) => [k, v.value]));
 }
 
 /** Small, fast, seedable PRNG (a 32-bit xorshift variant); quality is ample for test inputs. */

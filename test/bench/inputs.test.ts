@@ -69,3 +69,20 @@ test('float16 conversion: known bit patterns and exact round trip of every half'
   assert.equal(toHalfBits(1 + 2 ** -11), 0x3c00);
   assert.equal(toHalfBits(1 + 3 * 2 ** -11), 0x3c02);
 });
+
+test('a named dim given in one input fills it in the others; two values for one name are refused', async () => {
+  const s = await createSession(new URL('../../models/kiln-vfi.onnx', import.meta.url).pathname);
+  try {
+    const specs = resolveInputs(s.inputMetadata, { shapes: { img0: [2, 3, 48, 64] } }, 'kiln-vfi');
+    assert.deepEqual(specs.map((x) => [x.name, x.shape]), [['img0', [2, 3, 48, 64]], ['img1', [2, 3, 48, 64]], ['timestep', [2, 1, 1, 1]], ['scale', [1]]]);
+    assert.throws(
+      () => resolveInputs(s.inputMetadata, { shapes: { img0: [1, 3, 48, 64], img1: [1, 3, 32, 64] } }, 'kiln-vfi'),
+      (e: Error) => e instanceof UsageError && /dim H two values: 48 \(img0\) and 32 \(img1\)/.test(e.message),
+    );
+    // --batch replaces every dynamic dim 0, whatever the shapes say; scale's fixed [1] stays
+    const batched = resolveInputs(s.inputMetadata, { shapes: { img0: [1, 3, 48, 64] }, batch: 3 }, 'kiln-vfi');
+    assert.deepEqual(batched.map((x) => x.shape), [[3, 3, 48, 64], [3, 3, 48, 64], [3, 1, 1, 1], [1]]);
+  } finally {
+    await s.release();
+  }
+});
