@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.js';
 import { readMetadataProps } from '../onnx/metadata.js';
 import { inputDefaults } from '../runtime/input-defaults.js';
+import { namedDimValues } from '../runtime/named-dims.js';
 import { ort } from '../runtime/session.js';
 
 export interface InputSpec {
@@ -47,7 +48,7 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
   for (const name of Object.keys(opts.shapes ?? {})) {
     if (!known.has(name) && !opts.lenientNames) throw new UsageError(`${label}: --input-shape names '${name}', but the model's inputs are ${[...known].join(', ')}`);
   }
-  const bound = namedDims(meta, opts, label);
+  const bound = namedDimValues(meta.filter((m) => m.isTensor).map((m) => ({ name: m.name, shape: (m as { shape: readonly (number | string)[] }).shape })), opts.shapes, label, opts.batch !== undefined);
   const batched = meta.some((m) => m.isTensor && m.shape.length > 0 && isDynamic(m.shape[0]));
   for (const m of meta) {
     if (!m.isTensor) throw new UsageError(`${label}: input '${m.name}' is not a tensor; kiln can only feed tensors`);
@@ -90,22 +91,6 @@ export function resolveInputs(meta: Meta, opts: ShapeOptions = {}, label = 'mode
     throw new UsageError(`${label}: dynamic input dimensions need values: ${unknown.join('; ')}. Give them with ${example}, replacing each <dim> with a number`);
   }
   return specs;
-}
-
-/** Values of named dynamic dims set by --input-shape (same name, same value in every input that has it). */
-function namedDims(meta: Meta, opts: ShapeOptions, label: string): Map<string, number> {
-  const bound = new Map<string, { value: number; from: string }>();
-  for (const m of meta) {
-    const given = opts.shapes?.[m.name];
-    if (!m.isTensor || !given || given.length !== m.shape.length) continue;
-    m.shape.forEach((d, i) => {
-      if (typeof d !== 'string' || d === '' || (i === 0 && opts.batch !== undefined)) return;
-      const prev = bound.get(d);
-      if (prev && prev.value !== given[i]) throw new UsageError(`${label}: --input-shape gives dim ${d} two values: ${prev.value} (${prev.from}) and ${given[i]} (${m.name})`);
-      bound.set(d, { value: given[i], from: m.name });
-    });
-  }
-  return new Map([...bound].map(([k, v]) => [k, v.value]));
 }
 
 /** Small, fast, seedable PRNG (a 32-bit xorshift variant); quality is ample for test inputs. */

@@ -42,6 +42,7 @@ import fuseSqueezeUnsqueeze from './fuse-squeeze-unsqueeze.js';
 import fuseTransposeIntoGemm from './fuse-transpose-into-gemm.js';
 import fuseTransposes from './fuse-transposes.js';
 import { rulePass, type Rule } from './rules.js';
+import { completeShapes } from '../runtime/named-dims.js';
 
 /** Every local "x → y" rule of the eliminate passes, concatenated: one walk applies them all. */
 export const SIMPLIFY_RULES: readonly Rule[] = [
@@ -174,12 +175,15 @@ export function optimizeGraph(model: Model, opts: OptimizeOptions & { limit?: nu
 
 export async function optimizeModel(model: Model, opts?: OptimizeOptions): Promise<{ model: Model; report: OptimizeReport }>;
 export async function optimizeModel(model: Uint8Array, opts?: OptimizeOptions): Promise<{ model: Uint8Array; report: OptimizeReport; note: string }>;
-export async function optimizeModel(input: Model | Uint8Array, opts: OptimizeOptions = {}): Promise<{ model: Model | Uint8Array; report: OptimizeReport; note?: string }> {
+export async function optimizeModel(input: Model | Uint8Array, given: OptimizeOptions = {}): Promise<{ model: Model | Uint8Array; report: OptimizeReport; note?: string }> {
   const t0 = performance.now();
   const originalBytes = input instanceof Uint8Array ? input : encodeModel(input);
   const source = input instanceof Uint8Array ? '<model bytes>' : input.source || '<model>';
   const fresh = (): Model => decodeModel(originalBytes, { file: source, verify: false });
   const model = fresh();
+  // A shape given for one input also fixes the named dims it shares with the others.
+  const declared = model.graph.inputs.filter((v) => !v.isConstant).map((v) => ({ name: v.name, shape: v.tensorType?.shape }));
+  const opts: OptimizeOptions = { ...given, inputShapes: completeShapes(declared, given.inputShapes, source), verifyShapes: completeShapes(declared, given.verifyShapes, source) };
   const inNames = model.graph.inputs.map((v) => v.name), outNames = model.graph.outputs.map((v) => v.name);
   const before = summarize(model);
   const r = optimizeGraph(model, { ...opts, trace: true });

@@ -30,3 +30,15 @@ test('verifyShapes: verified at the given shape, input dims left dynamic; inputS
   // without either, a dynamic model cannot be verified and says which shape to give
   await assert.rejects(optimizeModel(dynamicNet()), /input 'x' dim 0 .*dynamic|give --input-shape x=/);
 });
+
+test('a shape given for one input fixes the named dims it shares with the others', async () => {
+  const two = encodeModel(build((b) => {
+    const a = b.input('a', F, ['N', 3, 'H', 'W']);
+    const c = b.input('c', F, ['N', 1, 'H', 'W']);
+    b.output(b.op('Add', [b.op('Identity', [a]), c], {}, { output: 'y' }), F);
+  }));
+  const spec = await optimizeModel(two, { inputShapes: { a: [2, 3, 4, 5] } });
+  assert.equal(spec.report.verification?.ok, true);
+  assert.deepEqual(decodeModel(spec.model).graph.inputs.map((v) => v.tensorType?.shape), [[2, 3, 4, 5], [2, 1, 4, 5]]);
+  await assert.rejects(optimizeModel(two, { inputShapes: { a: [2, 3, 4, 5], c: [2, 1, 4, 6] } }), /dim W two values: 5 \(a\) and 6 \(c\)/);
+});
