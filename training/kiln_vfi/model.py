@@ -102,10 +102,16 @@ def grid_base(ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def warp(x: torch.Tensor, flow: torch.Tensor, base: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Backward warp: out(p) = x(p + flow(p)), flow in pixels of x, bilinear, border padding.
-    base: grid_base() of a tensor of flow's size (built here when not given)."""
+    base: grid_base() of a tensor of flow's size (built here when not given).
+
+    Border padding is written as a grid clamped to [-1, 1] and zeros padding: with
+    align_corners the clamped point lies inside the image, and a neighbour outside it has weight
+    0, so the output is identical (max diff 0, PyTorch) to padding_mode="border". onnxruntime's
+    CPU GridSample runs its zeros mode faster: whole model 0.948x the time (50 paired rounds,
+    640x480, 2 threads, ratio IQR 0.90-0.99; session 5)."""
     a, b = grid_base(flow) if base is None else base
-    grid = (flow * a + b).permute(0, 2, 3, 1)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    grid = (flow * a + b).clamp(-1.0, 1.0).permute(0, 2, 3, 1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 class Rescale(torch.autograd.Function):

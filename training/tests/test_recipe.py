@@ -50,6 +50,18 @@ class Ops(unittest.TestCase):
         out = warp(x, flow)
         self.assertLess((out[..., :, :-2] - x[..., :, 2:]).abs().max().item(), 1e-5)
 
+    def test_warp_is_border_padded_bilinear_for_any_flow(self):
+        # clamped grid + zeros padding (the faster onnxruntime kernel) == padding_mode="border"
+        torch.manual_seed(3)
+        x = torch.rand(2, 3, 12, 17)
+        flow = torch.randn(2, 2, 12, 17) * 15.0  # many samples far outside the frame
+        flow[:, :, :2] = 0.0  # and some exactly on the border
+        a = 2.0 / torch.tensor([16.0, 11.0]).reshape(1, 2, 1, 1)
+        ys, xs = torch.meshgrid(torch.arange(12.0), torch.arange(17.0), indexing="ij")
+        grid = ((flow + torch.stack([xs, ys])[None]) * a - 1.0).permute(0, 2, 3, 1)
+        ref = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+        self.assertLess((warp(x, flow) - ref).abs().max().item(), 1e-6)
+
     def test_correlation_peaks_at_the_true_shift(self):
         a = torch.randn(1, 8, 12, 12)
         b = torch.roll(a, shifts=(1, -2), dims=(2, 3))  # b(x + (dy=1, dx=-2)) == a(x)
