@@ -291,7 +291,7 @@ def count_params(m: nn.Module) -> int:
 
 def count_macs(net: KilnVFI, h: int = 480, w: int = 640) -> dict:
     """Multiply-accumulates of one forward pass (batch 1) by hooking every Conv2d, plus the
-    correlation layers counted by hand. Also reports GridSample output elements per level."""
+    cost volumes' MatMuls counted by hand. Also reports GridSample output elements per level."""
     macs = {"conv": 0}
 
     def hook(mod, inp, out):
@@ -304,9 +304,14 @@ def count_macs(net: KilnVFI, h: int = 480, w: int = 640) -> dict:
         net(x, x, torch.full((1, 1, 1, 1), 0.5))
     for hh in hs:
         hh.remove()
-    c16 = (2 * net.R16 + 1) ** 2 * 48 * (h // 16) * (w // 16)
-    c8 = (2 * net.R8 + 1) ** 2 * 24 * (h // 8) * (w // 8)
-    macs["correlation"] = c16 + c8
+    # the cost volumes as the graph computes them: per row and row shift, all w queries against
+    # all w + 2r keys (correlation()), over the channels compared (the projections' when present)
+    def corr(r: int, c: int, hh: int, ww: int) -> int:
+        return hh * (2 * r + 1) * ww * (ww + 2 * r) * c
+
+    c16 = net.proj16.out_channels if net.proj16 is not None else 48
+    c8 = net.proj8.out_channels if net.proj8 is not None else 24
+    macs["correlation"] = corr(net.R16, c16, h // 16, w // 16) + corr(net.R8, c8, h // 8, w // 8)
     macs["total"] = macs["conv"] + macs["correlation"]
     macs["gridsample_elements"] = {
         "1/8 features (2 x 24 ch)": 2 * 24 * (h // 8) * (w // 8),
