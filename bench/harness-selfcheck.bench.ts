@@ -1,9 +1,10 @@
 // The harness checked against itself. (1) Two copies of one model, measured interleaved, must
 // come out at a time ratio within 5 % of 1.0 — otherwise ratios between different models mean
 // nothing on this machine — on one thread and on every core (where onnxruntime's thread pools
-// would spin-wait if the harness let them; SPIN_KEY in src/bench/harness.ts). (2) The cost of one measured run of a trivial model (y = x + 1 on
-// one float) is the floor under every latency kiln reports: onnxruntime-node's binding plus the
-// harness loop; the loop alone is timed with a runner that does no inference.
+// would spin-wait if the harness let them; SPIN_KEY in src/bench/harness.ts). (2) The cost of
+// one measured run of a trivial model (y = x + 1 on one float) is the floor under every latency
+// kiln reports: onnxruntime-node's binding plus the harness loop; the loop alone is timed with a
+// runner that does no inference.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { environment } from '../src/bench/env.js';

@@ -24,7 +24,7 @@ export interface Runner {
    * Called before open() when this runner is measured in turn with others: it must not keep
    * CPU busy between its runs. Returns what it changed for that (for the report), or null.
    */
-  shareCpu?(): string | null;
+  shareCpu?(): SharedCpu | null;
   /** Human-readable input shapes, known after open(). */
   readonly inputs: string;
 }
@@ -38,6 +38,12 @@ export interface Runner {
  * several are measured, whatever their config says, and the reports say so.
  */
 export const SPIN_KEY = 'session.intra_op.allow_spinning';
+
+/** What a runner changed to share the CPU: the setting applied, and the one it replaced, if any. */
+export interface SharedCpu {
+  setting: string;
+  replaced?: string;
+}
 
 export interface MeasureOptions {
   warmup: number;
@@ -64,7 +70,7 @@ export interface Measurement {
   /** Steady-state samples in ms, in round order (sample i of every runner is from round i; odd rounds run the runners in reverse order). */
   samplesMs: number[];
   /** What measuring in turn with others changed in this runner's settings (SPIN_KEY), if anything. */
-  shared?: string;
+  shared?: SharedCpu;
 }
 
 export function checkMeasureOptions(o: MeasureOptions): void {
@@ -145,10 +151,10 @@ export class OrtRunner implements Runner {
   get inputs(): string {
     return describeShape(this.specs);
   }
-  shareCpu(): string {
+  shareCpu(): SharedCpu {
     this.noSpin = true;
     const asked = this.options.session?.config?.[SPIN_KEY];
-    return asked === undefined ? `${SPIN_KEY}=0` : asked === '0' ? `${SPIN_KEY}=0 (as configured)` : `${SPIN_KEY}=0 (configured ${asked}, not applied while measured in turn with others)`;
+    return { setting: `${SPIN_KEY}=0`, ...(asked !== undefined && asked !== '0' ? { replaced: `${SPIN_KEY}=${asked}` } : {}) };
   }
   async open(): Promise<void> {
     const t0 = performance.now();
@@ -230,7 +236,7 @@ export class NoopRunner implements Runner {
 export function sharedCpuNote(ms: readonly Measurement[]): string | null {
   const changed = ms.filter((m) => m.shared);
   if (changed.length === 0) return null;
-  const overridden = changed.filter((m) => m.shared?.includes('not applied')).map((m) => `${m.label} (${m.shared})`);
+  const overridden = changed.filter((m) => m.shared?.replaced).map((m) => `${m.label} (configured ${m.shared?.replaced})`);
   return (
     `Measured in turn, no session spin-waited between its runs (${SPIN_KEY}=0; PyTorch peers: OMP_WAIT_POLICY=PASSIVE): ` +
     `the idle sessions' spinning threads would otherwise take the cores from the one running.` +

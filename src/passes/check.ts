@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
 import { fromHalfBits, randomTensor } from '../bench/inputs.js';
 import { inputDefaults } from '../runtime/input-defaults.js';
-import { namedDimValues } from '../runtime/named-dims.js';
 import { DataType, dtypeInfo, dtypeName } from '../ir/dtype.js';
 import type { Model } from '../ir/graph.js';
 import { readNpy, readTensorProto, toOrtTensor } from '../onnx/tensor-file.js';
@@ -85,7 +84,6 @@ export function makeFeeds(model: Model, opts: FeedOptions = {}): Feeds {
   const feeds: Record<string, ort.Tensor> = {};
   const info: Feeds['info'] = [];
   const inputs = model.graph.inputs.filter((v) => !v.isConstant);
-  const named = namedDimValues(inputs.map((v) => ({ name: v.name, shape: v.tensorType?.shape })), opts.inputShapes, model.source || 'model');
   inputs.forEach((v, i) => {
     const fromFile = files.get(v.name) ?? files.get(`#${i}`);
     if (fromFile) {
@@ -101,7 +99,6 @@ export function makeFeeds(model: Model, opts: FeedOptions = {}): Feeds {
     if (!decl && !given) throw new UsageError(`input '${v.name}' has unknown rank; give --input-shape ${v.name}=…`);
     const shape = (given ?? decl!).map((d, k) => {
       if (typeof d === 'number' && d >= 0) return d;
-      if (typeof d === 'string' && named.has(d)) return named.get(d) as number;
       if (k === 0) return 1; // a symbolic leading dim is the batch almost always
       throw new UsageError(`input '${v.name}' dim ${k} (${d ?? '?'}) is dynamic; give --input-shape ${v.name}=${(decl ?? []).map((x, j) => (typeof x === 'number' ? x : j === 0 ? 1 : 'N')).join('x')}`);
     });

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError, UsageError } from '../../errors.js';
 import type { ort } from '../../runtime/session.js';
-import type { Runner } from '../harness.js';
+import type { Runner, SharedCpu } from '../harness.js';
 import { describeShape, type InputSpec } from '../inputs.js';
 
 export const PYTHON = '/usr/bin/python3';
@@ -81,9 +81,9 @@ export class TorchRunner implements Runner {
     return describeShape(this.specs);
   }
 
-  shareCpu(): string | null {
+  shareCpu(): SharedCpu | null {
     this.noSpin = true;
-    return process.env.OMP_WAIT_POLICY === undefined ? 'OMP_WAIT_POLICY=PASSIVE' : null;
+    return process.env.OMP_WAIT_POLICY === undefined ? { setting: 'OMP_WAIT_POLICY=PASSIVE' } : null;
   }
   async open(): Promise<void> {
     const why = torchUnavailable();
