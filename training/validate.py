@@ -1,7 +1,8 @@
 """Score kiln-vfi on the real dev triplets (../shared/data/vfi-dev) and the synthetic val set.
 
     /usr/bin/python3 training/validate.py [--model training/checkpoints/best.pt] [--baseline average]
-                                         [--synthetic] [--per-triplet] [--scale 0.5] [--json out.json]
+                                         [--synthetic] [--per-triplet] [--large-motion] [--scale 0.5]
+                                         [--json out.json]
 
 PSNR on uint8 output, IE (mean abs error, 0-255) and SSIM, averaged over the 21 triplets, next
 to the README's reference scores. Inputs are replicate-padded to a multiple of 16 and cropped
@@ -39,6 +40,8 @@ def main(argv=None):
     ap.add_argument("--synthetic", action="store_true", help="also score the held-out synthetic val set")
     ap.add_argument("--val", default=os.path.join(HERE, "cache/val"))
     ap.add_argument("--per-triplet", action="store_true")
+    ap.add_argument("--large-motion", action="store_true",
+                    help="also score pans of 32-128 px over the held-out photos at 1280x720 and 1920x1080")
     ap.add_argument("--scale", type=float, default=1.0, help="motion scale in (0,1]: 16/scale must be a whole number")
     ap.add_argument("--json")
     a = ap.parse_args(argv)
@@ -88,6 +91,17 @@ def main(argv=None):
             ps = torch.cat([metrics.psnr_u8(fn(i0[k:k + 16], i1[k:k + 16], t[k:k + 16]), gt[k:k + 16]) for k in range(0, len(t), 16)])
         result["synthetic_val_psnr"] = ps.mean().item()
         print(f"  synthetic held-out val ({len(t)} triplets, random t): PSNR {ps.mean().item():.2f} dB")
+    if a.large_motion:
+        from kiln_vfi import photos
+        from kiln_vfi.data import load_photos
+
+        # short side 1600: room for a 1920-px window moving 128 px on every aspect ratio used (3:2 to 16:9)
+        lm = metrics.score_large_motion(fn, load_photos(photos.HELDOUT, short=1600), multiple=round(multiple))
+        result["large_motion"] = lm
+        print(f"  large-motion pans over the {len(photos.HELDOUT)} held-out photos (t = 0.5; averaging in parentheses):")
+        for r in lm["rows"]:
+            print(f"    {r['size']:>9}, {r['shift']:>3} px: {r['psnr']:.2f} dB ({r['average']:.2f})")
+        print(f"  large-motion mean: {lm['psnr']:.2f} dB")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(result, fh, indent=2)

@@ -81,3 +81,48 @@ def score_dev(fn, trip, multiple: int = 16) -> dict:
         ies.append(ie_u8(out, gt).item())
         ss.append(ssim_u8(out, gt).item())
     return {"psnr": float(np.mean(ps)), "ie": float(np.mean(ies)), "ssim": float(np.mean(ss)), "per": ps}
+
+
+# Large motion at HD sizes, which the synthetic val set (192-px crops) and the 320x240 dev clips
+# never show (validate.py --large-motion). It shows where the search range ends: at 128 px
+# between the inputs both shipped-design runs fall to averaging. It does NOT reproduce why run 3
+# lost 2.2 / 3.7 dB to run 4 on the interpolate benchmark's 720p / 1080p clips (session 5): on
+# these pans run 3 scores higher (29.42 vs 28.67 dB mean), and on pan + zoom within 1.2 dB.
+LARGE_MOTION_SIZES = ((1280, 720), (1920, 1080))
+LARGE_MOTION_SHIFTS = (32, 64, 128)  # px between the two input frames (the middle frame is half-way)
+
+
+def pan_triplet(photo: torch.Tensor, width: int, height: int, shift: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(frame0, middle, frame1) [1,3,height,width]: a window panning right and down over photo
+    (a [3,H,W] image at least width + shift by height + shift / 2) by `shift` px horizontally and
+    shift/2 vertically between frame0 and frame1; with shift a multiple of 4 the middle frame is
+    an exact crop too."""
+    if shift % 4:
+        raise ValueError(f"pan_triplet: shift {shift} must be a multiple of 4 (the middle frame sits at shift / 2, shift / 4 down)")
+    dy = shift // 2
+    _, h, w = photo.shape
+    if w < width + shift or h < height + dy:
+        raise ValueError(f"pan_triplet: a {w}x{h} photo is too small for a {width}x{height} window moving {shift} px")
+
+    def win(x: int, y: int) -> torch.Tensor:
+        return photo[:, y : y + height, x : x + width][None]
+
+    return win(0, 0), win(shift // 2, dy // 2), win(shift, dy)
+
+
+def score_large_motion(fn, photos: list[torch.Tensor], sizes=LARGE_MOTION_SIZES, shifts=LARGE_MOTION_SHIFTS, multiple: int = 16) -> dict:
+    """PSNR of fn(frame0, frame1, t=0.5) and of frame averaging against the middle frame, per
+    (size, shift), averaged over the photos; inputs padded to the size multiple as score_dev does."""
+    rows = []
+    t = torch.full((1, 1, 1, 1), 0.5)
+    for width, height in sizes:
+        for shift in shifts:
+            got, avg = [], []
+            for p in photos:
+                i0, gt, i1 = pan_triplet(p, width, height, shift)
+                a2, b2 = pad_to(i0, multiple)[0], pad_to(i1, multiple)[0]
+                with torch.no_grad():
+                    got.append(psnr_u8(fn(a2, b2, t)[:, :, :height, :width], gt).item())
+                avg.append(psnr_u8(0.5 * (i0 + i1), gt).item())
+            rows.append({"size": f"{width}x{height}", "shift": shift, "psnr": float(np.mean(got)), "average": float(np.mean(avg))})
+    return {"rows": rows, "psnr": float(np.mean([r["psnr"] for r in rows]))}

@@ -62,6 +62,25 @@ class Ops(unittest.TestCase):
         ref = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
         self.assertLess((warp(x, flow) - ref).abs().max().item(), 1e-6)
 
+    def test_large_motion_pan_triplet_is_exact_and_scored_against_averaging(self):
+        from kiln_vfi import metrics
+
+        photo = torch.rand(3, 40, 70)
+        i0, gt, i1 = metrics.pan_triplet(photo, 48, 32, 8)
+        self.assertTrue(torch.equal(i0[0], photo[:, 0:32, 0:48]))
+        self.assertTrue(torch.equal(gt[0], photo[:, 2:34, 4:52]))  # half-way: 4 px right, 2 down
+        self.assertTrue(torch.equal(i1[0], photo[:, 4:36, 8:56]))  # 8 right, 8 / 2 down
+        with self.assertRaises(ValueError):
+            metrics.pan_triplet(photo, 48, 32, 6)  # not a multiple of 4
+        with self.assertRaises(ValueError):
+            metrics.pan_triplet(photo, 64, 32, 8)  # window + motion wider than the photo
+        # a model that returns the true middle frame scores far above averaging
+        oracle = lambda a, b, t: metrics.pan_triplet(photo, a.shape[3], a.shape[2], 8)[1]  # noqa: E731
+        r = metrics.score_large_motion(oracle, [photo], sizes=((48, 32),), shifts=(8,))
+        self.assertEqual([(x["size"], x["shift"]) for x in r["rows"]], [("48x32", 8)])
+        self.assertGreater(r["psnr"], 90.0)
+        self.assertLess(r["rows"][0]["average"], 20.0)
+
     def test_correlation_peaks_at_the_true_shift(self):
         a = torch.randn(1, 8, 12, 12)
         b = torch.roll(a, shifts=(1, -2), dims=(2, 3))  # b(x + (dy=1, dx=-2)) == a(x)
