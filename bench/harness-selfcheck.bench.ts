@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { environment } from '../src/bench/env.js';
-import { measure, NoopRunner, OrtRunner, sharedCpuNote } from '../src/bench/harness.js';
+import { measure, NoopRunner, OrtRunner, sharedCpuNote, type Measurement } from '../src/bench/harness.js';
 import { pairedRatio, summarize } from '../src/bench/stats.js';
-import { REPORT_SCHEMA, type Report } from '../src/report/types.js';
+import { REPORT_SCHEMA, type Report, type Section } from '../src/report/types.js';
 import { fixtureModels, REPO, type BenchContext } from './lib.js';
 
 export const TOLERANCE = 0.05;
@@ -29,11 +29,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     ],
     { warmup: 20, iterations },
   );
-  const a = summarize(copies[0].samplesMs);
-  const b = summarize(copies[1].samplesMs);
-  const paired = pairedRatio(copies[1].samplesMs, copies[0].samplesMs);
-  const medianRatio = b.median / a.median;
-  const pass = Math.abs(paired - 1) <= TOLERANCE && Math.abs(medianRatio - 1) <= TOLERANCE;
+  const single = copiesCheck('copies', 'Two copies of the same model (should be 1.0)', copies, ['copy A (file)', 'copy B (bytes)']);
 
   // All cores, on the shipped VFI model at 320x240 (a few ms of work spread over the threads per op).
   const cores = os.availableParallelism();
@@ -48,10 +44,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     ],
     { warmup: 5, iterations: vfiRounds },
   );
-  const ma = summarize(multi[0].samplesMs);
-  const mb = summarize(multi[1].samplesMs);
-  const mPaired = pairedRatio(multi[1].samplesMs, multi[0].samplesMs);
-  const mPass = Math.abs(mPaired - 1) <= TOLERANCE && Math.abs(mb.median / ma.median - 1) <= TOLERANCE;
+  const all = copiesCheck('copies-all-cores', `Two copies of kiln-vfi at ${cores} threads (should be 1.0)`, multi, ['copy A', 'copy B']);
 
   ctx.log(`harness overhead: add_one (1 float) and a no-op runner, ${iterations * 5} rounds`);
   const overhead = await measure([new OrtRunner({ label: 'add_one', model: m.addOne, session: { threads: 1 } }), new NoopRunner()], { warmup: 100, iterations: iterations * 5 });
@@ -66,46 +59,8 @@ export async function run(ctx: BenchContext): Promise<Report> {
     env,
     settings: { provider: 'cpu', threads: 1, iterations, warmup: 20, tolerance: TOLERANCE },
     sections: [
-      {
-        id: 'copies',
-        title: 'Two copies of the same model (should be 1.0)',
-        text: [`${pass ? 'PASS' : 'FAIL'}: copy B ÷ copy A = ${paired.toFixed(4)} (median of per-round ratios), ${medianRatio.toFixed(4)} (ratio of medians); tolerance ±${TOLERANCE * 100} %.`],
-        table: {
-          columns: [
-            { key: 'model', title: 'model' },
-            { key: 'median', title: 'median', unit: 'ms' },
-            { key: 'p90', title: 'p90', unit: 'ms' },
-            { key: 'p99', title: 'p99', unit: 'ms' },
-            { key: 'stddev', title: 'stddev', unit: 'ms' },
-            { key: 'ratio', title: 'time ÷ copy A', unit: '×', digits: 4 },
-          ],
-          rows: [
-            { model: 'copy A (file)', median: a.median, p90: a.p90, p99: a.p99, stddev: a.stddev, ratio: 1 },
-            { model: 'copy B (bytes)', median: b.median, p90: b.p90, p99: b.p99, stddev: b.stddev, ratio: paired },
-          ],
-        },
-      },
-      {
-        id: 'copies-all-cores',
-        title: `Two copies of kiln-vfi at ${cores} threads (should be 1.0)`,
-        text: [
-          `${mPass ? 'PASS' : 'FAIL'}: copy B ÷ copy A = ${mPaired.toFixed(4)} (median of per-round ratios), ${(mb.median / ma.median).toFixed(4)} (ratio of medians); tolerance ±${TOLERANCE * 100} %.`,
-          ...[sharedCpuNote(multi)].filter((n): n is string => n !== null),
-        ],
-        table: {
-          columns: [
-            { key: 'model', title: 'model' },
-            { key: 'median', title: 'median', unit: 'ms' },
-            { key: 'p90', title: 'p90', unit: 'ms' },
-            { key: 'stddev', title: 'stddev', unit: 'ms' },
-            { key: 'ratio', title: 'time ÷ copy A', unit: '×', digits: 4 },
-          ],
-          rows: [
-            { model: 'copy A', median: ma.median, p90: ma.p90, stddev: ma.stddev, ratio: 1 },
-            { model: 'copy B', median: mb.median, p90: mb.p90, stddev: mb.stddev, ratio: mPaired },
-          ],
-        },
-      },
+      single.section,
+      all.section,
       {
         id: 'overhead',
         title: 'Per-run overhead',
@@ -126,6 +81,34 @@ export async function run(ctx: BenchContext): Promise<Report> {
       },
     ],
     notes: ['Copy A is opened from the file and copy B from bytes in memory, so the check also covers both ways of creating a session.'],
-    raw: { copies: copies.map((c) => ({ label: c.label, samplesMs: c.samplesMs })), pass, paired, medianRatio, allCores: { threads: cores, pass: mPass, paired: mPaired, samples: multi.map((c) => ({ label: c.label, samplesMs: c.samplesMs })) } },
+    raw: { copies: copies.map((c) => ({ label: c.label, samplesMs: c.samplesMs })), pass: single.pass, paired: single.paired, medianRatio: single.medianRatio, allCores: { threads: cores, pass: all.pass, paired: all.paired, samples: multi.map((c) => ({ label: c.label, samplesMs: c.samplesMs })) } },
   };
+}
+
+/** Two copies of one model measured in turn: PASS when both ratios are within TOLERANCE of 1. */
+function copiesCheck(id: string, title: string, ms: readonly Measurement[], labels: readonly [string, string]): { section: Section; pass: boolean; paired: number; medianRatio: number } {
+  const [a, b] = ms.map((x) => summarize(x.samplesMs));
+  const paired = pairedRatio(ms[1].samplesMs, ms[0].samplesMs);
+  const medianRatio = b.median / a.median;
+  const pass = Math.abs(paired - 1) <= TOLERANCE && Math.abs(medianRatio - 1) <= TOLERANCE;
+  const section: Section = {
+    id,
+    title,
+    text: [
+      `${pass ? 'PASS' : 'FAIL'}: copy B ÷ copy A = ${paired.toFixed(4)} (median of per-round ratios), ${medianRatio.toFixed(4)} (ratio of medians); tolerance ±${TOLERANCE * 100} %.`,
+      ...[sharedCpuNote(ms)].filter((n): n is string => n !== null),
+    ],
+    table: {
+      columns: [
+        { key: 'model', title: 'model' },
+        { key: 'median', title: 'median', unit: 'ms' },
+        { key: 'p90', title: 'p90', unit: 'ms' },
+        { key: 'p99', title: 'p99', unit: 'ms' },
+        { key: 'stddev', title: 'stddev', unit: 'ms' },
+        { key: 'ratio', title: 'time ÷ copy A', unit: '×', digits: 4 },
+      ],
+      rows: [a, b].map((st, k) => ({ model: labels[k], median: st.median, p90: st.p90, p99: st.p99, stddev: st.stddev, ratio: k === 0 ? 1 : paired })),
+    },
+  };
+  return { section, pass, paired, medianRatio };
 }
