@@ -463,6 +463,12 @@ export const RULES: Record<string, Rule> = {
     return [r && T(c.ins[7]?.elemType ?? x?.elemType ?? DataType.UINT8, r.shape)];
   },
   ConvTranspose: (c) => convLike(c, true),
+  // DeformConv (opset 19): the output has the offsets' spatial size (symbolic dims included)
+  DeformConv: (c) => {
+    const [x, w, off] = c.ins;
+    if (!x?.shape || !w?.shape || !off?.shape) return convLike(c, false);
+    return [T(x.elemType, [x.shape[0], w.shape[0], ...off.shape.slice(2)])];
+  },
   MaxPool: pool,
   AveragePool: pool,
   LpPool: pool,

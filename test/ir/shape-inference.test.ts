@@ -78,6 +78,19 @@ test('conv output size follows pads, strides and dilations; unknown width stays 
   assert.deepEqual(y.inferred?.shape, [1, 8, 240, null]);
 });
 
+test('DeformConv takes its spatial size from the offsets, symbolic dims included', () => {
+  const b = new ModelBuilder();
+  const x = b.input('x', DataType.FLOAT, ['N', 6, 'H', 'W']);
+  const off = b.input('off', DataType.FLOAT, ['N', 4, 'H', 'W']);
+  const mask = b.input('mask', DataType.FLOAT, ['N', 2, 'H', 'W']);
+  const w = b.floats('w', [3, 6, 1, 1], new Float32Array(18));
+  const bias = b.floats('b', [3], new Float32Array(3));
+  const y = b.op('DeformConv', [x, w, off, bias, mask], { kernel_shape: [1, 1], offset_group: 2 });
+  b.output(y);
+  b.build();
+  assert.deepEqual(y.inferred?.shape, ['N', 3, 'H', 'W']);
+});
+
 test('--input-shape fixes symbolic dims and rejects a rank mismatch naming the input', () => {
   const b = new ModelBuilder();
   const x = b.input('img', DataType.FLOAT, ['N', 3, 'H', 'W']);

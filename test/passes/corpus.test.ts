@@ -33,8 +33,25 @@ function corpus(): Entry[] | string {
   return models.filter((e) => existsSync(join(CORPUS, e.file)));
 }
 
+/**
+ * onnx.checker's verdict per file: 'ok', its error, or `newer: …` for a file beyond what this onnx
+ * can check (Debian 12's onnx 1.12 knows IR ≤ 8 and opset ≤ 17; kiln-vfi is opset 19 for its
+ * DeformConv), which onnxruntime alone then verifies.
+ */
 function checker(files: string[]): Map<string, string> {
-  const script = 'import onnx,sys,json\nfor f in sys.argv[1:]:\n  try:\n    onnx.checker.check_model(f); print(json.dumps([f, "ok"]))\n  except Exception as e:\n    print(json.dumps([f, str(e)[:500]]))';
+  const script = [
+    'import onnx,sys,json',
+    'top = onnx.defs.onnx_opset_version()',
+    'for f in sys.argv[1:]:',
+    '  m = onnx.load(f)',
+    '  opset = max([o.version for o in m.opset_import if o.domain in ("", "ai.onnx")] or [0])',
+    '  if m.ir_version > onnx.IR_VERSION or opset > top:',
+    '    print(json.dumps([f, f"newer: IR {m.ir_version}, opset {opset}; onnx {onnx.__version__} checks IR <= {onnx.IR_VERSION}, opset <= {top}"])); continue',
+    '  try:',
+    '    onnx.checker.check_model(m); print(json.dumps([f, "ok"]))',
+    '  except Exception as e:',
+    '    print(json.dumps([f, str(e)[:500]]))',
+  ].join('\n');
   const r = spawnSync(PYTHON, ['-c', script, ...files], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`onnx.checker failed to run: ${r.stderr}`);
   return new Map(r.stdout.trim().split('\n').map((l) => JSON.parse(l) as [string, string]));
@@ -87,7 +104,12 @@ test('every pass on every corpus model: verified on onnxruntime, accepted by onn
     }
     if (!checkerOk) return t.skip(`${PYTHON} cannot import onnx: onnx.checker not run`);
     const results = checker(written);
-    for (const f of written) assert.equal(results.get(f), 'ok', `onnx.checker rejects ${f}: ${results.get(f)}`);
+    for (const f of written) {
+      const verdict = results.get(f) ?? 'no verdict';
+      if (verdict.startsWith('newer: ')) console.log(`onnx.checker not run on ${f} (${verdict.slice(7)}): verified on onnxruntime only`);
+      else assert.equal(verdict, 'ok', `onnx.checker rejects ${f}: ${verdict}`);
+    }
+    assert.ok(written.some((f) => results.get(f) === 'ok'), 'onnx.checker checked none of the files');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-"""Export a kiln-vfi checkpoint to ONNX (opset 17, dynamic N/H/W).
+"""Export a kiln-vfi checkpoint to ONNX (opset 19, dynamic N/H/W).
 
     /usr/bin/python3 -m kiln_vfi.export --ckpt checkpoints/best.pt --out ../models/kiln-vfi.onnx
 
@@ -21,10 +21,13 @@ from .env import require_onnx, require_torch
 
 torch = require_torch()
 
-from .model import SIZE_MULTIPLE, ExportWrapper, KilnVFI, count_macs, count_params  # noqa: E402
+from .model import DEFERRED_DOMAIN, SIZE_MULTIPLE, ExportWrapper, KilnVFI, count_macs, count_params  # noqa: E402
 from .train import load_ckpt  # noqa: E402
 
-OPSET = 17
+# PyTorch 1.13 exports up to opset 17; the final warp-and-blend is a DeformConv (opset 19), written
+# in DEFERRED_DOMAIN by the exporter and moved to the default domain here (to_opset19).
+TORCH_OPSET = 17
+OPSET = 19
 MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -46,8 +49,9 @@ def export(net: KilnVFI, out: str, meta: dict | None = None) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            ExportWrapper(net), (x, x, t, s), out, opset_version=OPSET, input_names=["img0", "img1", "timestep", "scale"],
+            ExportWrapper(net), (x, x, t, s), out, opset_version=TORCH_OPSET, input_names=["img0", "img1", "timestep", "scale"],
             output_names=["output"], dynamic_axes=dyn, do_constant_folding=True,
+            custom_opsets={DEFERRED_DOMAIN: 1},
         )
     m = onnx.load(out)
     props = {
@@ -65,11 +69,38 @@ def export(net: KilnVFI, out: str, meta: dict | None = None) -> None:
         p = m.metadata_props.add()
         p.key, p.value = k, v
     m.producer_name = "kiln-training"
-    onnx.checker.check_model(m)
+    onnx.checker.check_model(m)  # Debian's onnx 1.12 knows opsets up to 17: checked before the move
+    to_opset19(m)
     onnx.save(m, out)
     size = os.path.getsize(out)
     if size > MAX_BYTES:
         raise SystemExit(f"kiln-vfi: {out} is {size} bytes, over the 10 MB budget")
+
+
+def to_opset19(m) -> None:
+    """Opset 17 -> 19 in place for the ops this model uses: the DEFERRED_DOMAIN nodes join the
+    default domain, and ReduceMean takes its axes as an input (opset 18). No other op kiln-vfi
+    uses changed meaning in 18-19 (Resize, Pad, AveragePool, Cast, Reshape, Shape and Equal only
+    gained attributes or types whose defaults keep the old behaviour)."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    g = m.graph
+    for n in g.node:
+        if n.domain == DEFERRED_DOMAIN:
+            n.domain = ""
+        if n.op_type == "ReduceMean":
+            axes = next((a for a in n.attribute if a.name == "axes"), None)
+            if axes is not None:
+                name = f"{n.name or n.output[0]}_axes"
+                g.initializer.append(numpy_helper.from_array(np.array(list(axes.ints), np.int64), name))
+                n.attribute.remove(axes)
+                n.input.append(name)
+    known = {"", "ai.onnx", DEFERRED_DOMAIN}
+    imports = [o for o in m.opset_import if o.domain not in known]
+    del m.opset_import[:]
+    m.opset_import.extend([helper.make_opsetid("", OPSET), *imports])
+    m.ir_version = max(m.ir_version, 9)  # opset 19 needs IR version 9
 
 
 def main(argv=None):

@@ -16,7 +16,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from kiln_vfi import data, metrics  # noqa: E402
-from kiln_vfi.model import KilnVFI, correlation, warp  # noqa: E402
+from kiln_vfi.model import KilnVFI, clamp_offsets, correlation, warp, warp_blend  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -61,6 +61,33 @@ class Ops(unittest.TestCase):
         grid = ((flow + torch.stack([xs, ys])[None]) * a - 1.0).permute(0, 2, 3, 1)
         ref = torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
         self.assertLess((warp(x, flow) - ref).abs().max().item(), 1e-6)
+
+    def test_warp_blend_is_two_border_warps_and_the_mask_blend(self):
+        # the export form (offsets (y, x) clamped into the image, weights m and 1 - m) against
+        # the reference: two padding_mode="border" warps blended as m * w0 + (1 - m) * w1
+        torch.manual_seed(4)
+        n, h, w = 2, 12, 17
+        i0, i1 = torch.rand(n, 3, h, w), torch.rand(n, 3, h, w)
+        f0, f1 = torch.randn(n, 2, h, w) * 15.0, torch.randn(n, 2, h, w) * 15.0  # (x, y), far out of frame too
+        m = torch.rand(n, 1, h, w)
+        ys, xs = torch.meshgrid(torch.arange(float(h)), torch.arange(float(w)), indexing="ij")
+        a = 2.0 / torch.tensor([w - 1.0, h - 1.0]).reshape(1, 2, 1, 1)
+
+        def border(x, f):
+            grid = ((f + torch.stack([xs, ys])[None]) * a - 1.0).permute(0, 2, 3, 1)
+            return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+        ref = m * border(i0, f0) + (1 - m) * border(i1, f1)
+        off = torch.cat([f0[:, 1:2], f0[:, 0:1], f1[:, 1:2], f1[:, 0:1]], 1)
+        self.assertLess((warp_blend(i0, i1, off, torch.cat([m, 1 - m], 1)) - ref).abs().max().item(), 1e-5)
+        # clamped sample points lie inside the image, unclamped ones are unchanged
+        c = clamp_offsets(off)
+        p = torch.stack([ys, xs])[None]
+        for k in (0, 2):
+            q = c[:, k : k + 2] + p
+            self.assertTrue(bool((q >= 0).all()) and bool((q[:, 0] <= h - 1).all()) and bool((q[:, 1] <= w - 1).all()))
+            inside = ((off[:, k : k + 2] + p) >= 0).all(1) & (off[:, k] + ys <= h - 1) & (off[:, k + 1] + xs <= w - 1)
+            self.assertTrue(torch.equal(c[:, k][inside], off[:, k][inside]))
 
     def test_large_motion_pan_triplet_is_exact_and_scored_against_averaging(self):
         from kiln_vfi import metrics
@@ -168,7 +195,7 @@ class Metrics(unittest.TestCase):
 
 
 class Export(unittest.TestCase):
-    def test_onnx_has_dynamic_hw_opset17_standard_ops(self):
+    def test_onnx_has_dynamic_hw_opset19_standard_ops(self):
         import onnx
 
         from kiln_vfi.export import export
@@ -177,9 +204,17 @@ class Export(unittest.TestCase):
             p = os.path.join(td, "m.onnx")
             export(KilnVFI().eval(), p)
             m = onnx.load(p)
-            self.assertEqual([o.version for o in m.opset_import if o.domain in ("", "ai.onnx")], [17])
-            self.assertTrue(all(n.domain in ("", "ai.onnx") for n in m.graph.node))
-            self.assertIn("GridSample", {n.op_type for n in m.graph.node})
+            self.assertEqual([(o.domain, o.version) for o in m.opset_import], [("", 19)])
+            self.assertTrue(all(n.domain == "" for n in m.graph.node))
+            ops = [n.op_type for n in m.graph.node]
+            # warps at 1/8 and 1/4 (4 GridSamples), both full-resolution warps and the blend in one DeformConv
+            self.assertEqual((ops.count("GridSample"), ops.count("DeformConv")), (4, 1))
+            dc = next(n for n in m.graph.node if n.op_type == "DeformConv")
+            self.assertEqual({a.name: (a.i or list(a.ints)) for a in dc.attribute}, {"kernel_shape": [1, 1], "offset_group": 2})
+            self.assertEqual(len(dc.input), 5)  # X, W, offset, B, mask
+            # opset 18 moved ReduceMean's axes to an input
+            for r in (n for n in m.graph.node if n.op_type == "ReduceMean"):
+                self.assertEqual((len(r.input), [a.name for a in r.attribute]), (2, ["keepdims"]))
             dims = m.graph.input[0].type.tensor_type.shape.dim
             self.assertEqual([d.dim_param or d.dim_value for d in dims], ["N", 3, "H", "W"])
             self.assertEqual([i.name for i in m.graph.input], ["img0", "img1", "timestep", "scale"])
