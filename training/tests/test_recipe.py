@@ -89,6 +89,22 @@ class Ops(unittest.TestCase):
             inside = ((off[:, k : k + 2] + p) >= 0).all(1) & (off[:, k] + ys <= h - 1) & (off[:, k + 1] + xs <= w - 1)
             self.assertTrue(torch.equal(c[:, k][inside], off[:, k][inside]))
 
+    def test_export_forms_equal_the_training_forms(self):
+        # half() and warp2() switch to Resize / DeformConv-shaped code under export; their
+        # PyTorch forwards must equal the training forms (avg_pool2d, two border warps)
+        from kiln_vfi.model import WarpDepthwise, half, warp2
+
+        torch.manual_seed(5)
+        x = torch.rand(2, 3, 16, 24)
+        self.assertLess((F.interpolate(x, scale_factor=0.5, mode="bilinear", align_corners=False) - half(x)).abs().max().item(), 1e-6)
+        a, b = torch.rand(2, 5, 12, 17), torch.rand(2, 5, 12, 17)
+        f0, f1 = torch.randn(2, 2, 12, 17) * 15.0, torch.randn(2, 2, 12, 17) * 15.0
+        w0, w1 = warp2(a, b, f0, f1)
+        off = clamp_offsets(torch.cat([f0[:, 1:2], f0[:, 0:1], f1[:, 1:2], f1[:, 0:1]], 1))
+        both = WarpDepthwise.apply(torch.cat([a, b], 1), off, 10)
+        self.assertLess((torch.cat([w0, w1], 1) - both).abs().max().item(), 1e-6)
+        self.assertLess((w0 - warp(a, f0)).abs().max().item(), 1e-6)
+
     def test_large_motion_pan_triplet_is_exact_and_scored_against_averaging(self):
         from kiln_vfi import metrics
 
@@ -207,11 +223,16 @@ class Export(unittest.TestCase):
             self.assertEqual([(o.domain, o.version) for o in m.opset_import], [("", 19)])
             self.assertTrue(all(n.domain == "" for n in m.graph.node))
             ops = [n.op_type for n in m.graph.node]
-            # warps at 1/8 and 1/4 (4 GridSamples), both full-resolution warps and the blend in one DeformConv
-            self.assertEqual((ops.count("GridSample"), ops.count("DeformConv")), (4, 1))
-            dc = next(n for n in m.graph.node if n.op_type == "DeformConv")
-            self.assertEqual({a.name: (a.i or list(a.ints)) for a in dc.attribute}, {"kernel_shape": [1, 1], "offset_group": 2})
-            self.assertEqual(len(dc.input), 5)  # X, W, offset, B, mask
+            # every warp pair is one DeformConv: 1/8 features and 1/4 images depthwise, and the
+            # two full-resolution warps with the blend (its mask input); no GridSample, no AveragePool
+            self.assertEqual((ops.count("GridSample"), ops.count("AveragePool"), ops.count("DeformConv")), (0, 0, 3))
+            attrs = [{a.name: (a.i or list(a.ints)) for a in n.attribute} for n in m.graph.node if n.op_type == "DeformConv"]
+            self.assertEqual(attrs, [
+                {"kernel_shape": [1, 1], "group": 48, "offset_group": 2},
+                {"kernel_shape": [1, 1], "group": 6, "offset_group": 2},
+                {"kernel_shape": [1, 1], "offset_group": 2},
+            ])
+            self.assertEqual([len(n.input) for n in m.graph.node if n.op_type == "DeformConv"], [4, 4, 5])  # X, W, offset, B[, mask]
             # opset 18 moved ReduceMean's axes to an input
             for r in (n for n in m.graph.node if n.op_type == "ReduceMean"):
                 self.assertEqual((len(r.input), [a.name for a in r.attribute]), (2, ["keepdims"]))
