@@ -24,8 +24,40 @@ torch.set_num_threads(1)
 class StepZeroIsLinearBlend(unittest.TestCase):
     def test_untrained_net_outputs_blend_for_any_t_and_size(self):
         torch.manual_seed(0)
-        for net in (KilnVFI().eval(), KilnVFI(proj16=16, proj8=12).eval()):
+        for net in (KilnVFI().eval(), KilnVFI(proj16=16, proj8=12).eval(), KilnVFI(stage8="warp").eval(), KilnVFI(stage8="none").eval()):
             self._blend(net)
+
+    def test_leaner_1_8_stages_warm_start_from_the_shipped_form(self):
+        # "warp": the old net with the (mean-subtracted) cost volume zeroed; "none": no 1/8 decoder
+        from kiln_vfi.model import correlation as corr
+        import kiln_vfi.model as M
+
+        torch.manual_seed(1)
+        full = KilnVFI().eval()
+        for p in full.parameters():
+            p.data.normal_(0, 0.05)
+        warp_form = KilnVFI(stage8="warp").eval()
+        sd, notes = warp_form.adapt_state(full.state_dict())
+        self.assertEqual(warp_form.load_state_dict(sd, strict=True).missing_keys, [])
+        self.assertTrue(any("cost-volume input channels" in n for n in notes))
+        a, b, t = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96), torch.full((1, 1, 1, 1), 0.4)
+        orig = M.correlation
+        try:  # the full form with a zero 1/8 cost volume computes what the adapted "warp" form does
+            M.correlation = lambda x, y, r: orig(x, y, r) * 0.0 if r == KilnVFI.R8 else orig(x, y, r)
+            with torch.no_grad():
+                want = full(a, b, t)
+        finally:
+            M.correlation = orig
+        with torch.no_grad():
+            self.assertLess((warp_form(a, b, t) - want).abs().max().item(), 1e-5)
+        none_form = KilnVFI(stage8="none")
+        sd, notes = none_form.adapt_state(full.state_dict())
+        self.assertEqual(none_form.load_state_dict(sd, strict=True).missing_keys, [])
+        self.assertFalse(any(k.startswith("dec8.") for k in none_form.state_dict()))
+        self.assertEqual((KilnVFI(stage8="warp").config, KilnVFI().config), ({"proj16": 0, "proj8": 0, "stage8": "warp"}, {"proj16": 0, "proj8": 0}))
+        with self.assertRaises(ValueError):
+            KilnVFI(stage8="fast")
+        del corr
 
     def test_cost_volume_projections_add_only_their_own_keys(self):
         base, proj = set(KilnVFI().state_dict()), set(KilnVFI(proj16=16, proj8=12).state_dict())
