@@ -352,8 +352,7 @@ class WarpDepthwise(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, off, channels):
         c = channels // 2
-        base = grid_base(off)
-        return torch.cat([warp(x[:, :c], off[:, [1, 0]], base), warp(x[:, c:], off[:, [3, 2]], base)], 1)
+        return torch.cat(warp_pair(x[:, :c], x[:, c:], off), 1)
 
     @staticmethod
     def symbolic(g, x, off, c2):
@@ -381,8 +380,7 @@ class WarpBlend(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, img0, img1, off, weights):
-        w0, w1 = warp_pair(img0, img1, off)
-        return weights[:, 0:1] * w0 + weights[:, 1:2] * w1
+        return blend_pair(img0, img1, off, weights)
 
     @staticmethod
     def symbolic(g, img0, img1, off, weights):
@@ -403,6 +401,10 @@ def warp_blend(img0: torch.Tensor, img1: torch.Tensor, off: torch.Tensor, weight
     off = clamp_offsets(off)
     if torch.onnx.is_in_onnx_export():
         return WarpBlend.apply(img0, img1, off, weights)
+    return blend_pair(img0, img1, off, weights)
+
+
+def blend_pair(img0: torch.Tensor, img1: torch.Tensor, off: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     w0, w1 = warp_pair(img0, img1, off)
     return weights[:, 0:1] * w0 + weights[:, 1:2] * w1
 
