@@ -24,7 +24,7 @@ torch = require_torch()
 from .model import DEFERRED_DOMAIN, SIZE_MULTIPLE, ExportWrapper, KilnVFI, count_macs, count_params  # noqa: E402
 from .train import load_ckpt  # noqa: E402
 
-# PyTorch 1.13 exports up to opset 17; the final warp-and-blend is a DeformConv (opset 19), written
+# PyTorch 1.13 exports up to opset 17; every warp is a DeformConv (opset 19), written
 # in DEFERRED_DOMAIN by the exporter and moved to the default domain here (to_opset19).
 TORCH_OPSET = 17
 OPSET = 19
@@ -80,13 +80,17 @@ def export(net: KilnVFI, out: str, meta: dict | None = None) -> None:
 def to_opset19(m) -> None:
     """Opset 17 -> 19 in place for the ops this model uses: the DEFERRED_DOMAIN nodes join the
     default domain, and ReduceMean takes its axes as an input (opset 18). No other op kiln-vfi
-    uses changed meaning in 18-19 (Resize, Pad, AveragePool, Cast, Reshape, Shape and Equal only
-    gained attributes or types whose defaults keep the old behaviour)."""
+    uses changed meaning in 18-19 (Resize, Pad, Cast, Reshape, Shape and Equal only gained
+    attributes or types whose defaults keep the old behaviour). Other reductions whose axes moved
+    in opset 18 are refused rather than converted untested."""
     import numpy as np
     from onnx import helper, numpy_helper
 
     g = m.graph
+    moved = {"ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"}
     for n in g.node:
+        if n.op_type in moved:
+            raise SystemExit(f"kiln-vfi export: {n.op_type} ({n.name}) takes axes as an input from opset 18; add its conversion to to_opset19")
         if n.domain == DEFERRED_DOMAIN:
             n.domain = ""
         if n.op_type == "ReduceMean":
