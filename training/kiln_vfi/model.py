@@ -20,9 +20,9 @@ Design (written from the ideas of PWC-Net, RIFE and Super SloMo, not from their 
 * Flow and mask heads start at zero, and the mask carries the prior log((1-t)/t): the untrained
   network outputs exactly (1-t)*img0 + t*img1 (frame averaging at t = 0.5).
 
-All ops export to standard ONNX (opset 19): Conv, LeakyRelu, AveragePool, Pad, Slice, Mul,
-ReduceMean, Concat, MatMul, Gather, Reshape, Transpose, Range, Resize, GridSample, CumSum, Sigmoid, Log,
-Min, Max, DeformConv.
+All ops export to standard ONNX (opset 19): Conv, LeakyRelu, Pad, Slice, Mul, ReduceMean, Concat,
+MatMul, Gather, Reshape, Transpose, Range, Resize, CumSum, Sigmoid, Log, Min, Max, DeformConv (every
+warp; training runs them as grid_sample, and the 2x2 means as avg_pool2d).
 """
 
 from __future__ import annotations
