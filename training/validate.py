@@ -1,7 +1,7 @@
 """Score kiln-vfi on the real dev triplets (../shared/data/vfi-dev) and the synthetic val set.
 
     /usr/bin/python3 training/validate.py [--model training/checkpoints/best.pt] [--baseline average]
-                                         [--synthetic] [--per-triplet] [--large-motion] [--scale 0.5]
+                                         [--synthetic] [--per-triplet] [--large-motion] [--texture-pans] [--scale 0.5]
                                          [--json out.json]
 
 PSNR on uint8 output, IE (mean abs error, 0-255) and SSIM, averaged over the 21 triplets, next
@@ -34,6 +34,14 @@ REFERENCE = {"average": (30.52, 3.672), "minterpolate (mci, aobmc, bidir)": (33.
 
 TEXTURE_PHOTO = "/usr/share/backgrounds/mate/nature/Wood.jpg"
 TEXTURE_PANS = (((1280, 720), 16), ((1920, 1080), 24))  # px between the input frames, as the benchmark's clips
+
+
+def print_pans(title: str, name: str, scores: dict) -> None:
+    """Rows of metrics.score_large_motion (and their mean) as validate.py prints them."""
+    print(f"  {title} (t = 0.5; averaging in parentheses):")
+    for r in scores["rows"]:
+        print(f"    {r['size']:>9}, {r['shift']:>3} px: {r['psnr']:.2f} dB ({r['average']:.2f})")
+    print(f"  {name} mean: {scores['psnr']:.2f} dB")
 
 
 def main(argv=None):
@@ -104,10 +112,7 @@ def main(argv=None):
         # short side 1600: room for a 1920-px window moving 128 px on every aspect ratio used (3:2 to 16:9)
         lm = metrics.score_large_motion(fn, load_photos(photos.HELDOUT, short=1600), multiple=round(multiple))
         result["large_motion"] = lm
-        print(f"  large-motion pans over the {len(photos.HELDOUT)} held-out photos (t = 0.5; averaging in parentheses):")
-        for r in lm["rows"]:
-            print(f"    {r['size']:>9}, {r['shift']:>3} px: {r['psnr']:.2f} dB ({r['average']:.2f})")
-        print(f"  large-motion mean: {lm['psnr']:.2f} dB")
+        print_pans(f"large-motion pans over the {len(photos.HELDOUT)} held-out photos", "large-motion", lm)
     if a.texture_pans:
         from kiln_vfi.data import load_photos
 
@@ -120,10 +125,7 @@ def main(argv=None):
         for size, shift in TEXTURE_PANS:
             rows += metrics.score_large_motion(fn, wood, sizes=(size,), shifts=(shift,), multiple=round(multiple))["rows"]
         result["texture_pans"] = {"rows": rows, "psnr": sum(r["psnr"] for r in rows) / len(rows)}
-        print("  texture pans over Wood.jpg (t = 0.5; averaging in parentheses):")
-        for r in rows:
-            print(f"    {r['size']:>9}, {r['shift']:>3} px: {r['psnr']:.2f} dB ({r['average']:.2f})")
-        print(f"  texture-pan mean: {result['texture_pans']['psnr']:.2f} dB")
+        print_pans("texture pans over Wood.jpg", "texture-pan", result["texture_pans"])
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(result, fh, indent=2)
