@@ -69,7 +69,7 @@ def _motion_mag(rng: np.random.Generator, large_p: float) -> float:
 class Layer:
     """x(tau) = s(tau) R(theta(tau)) (q - q0) + o + tau*v  (+ tau*wobble(x)), q in photo pixels."""
 
-    def __init__(self, rng, photo: torch.Tensor, size: int, fg: bool, base=None):
+    def __init__(self, rng, photo: torch.Tensor, size: int, fg: bool, base=None, nonrigid: float = 0.0):
         self.photo = photo
         H, W = photo.shape[1:]
         self.s0 = _logu(rng, 0.6, 1.5)
@@ -104,6 +104,12 @@ class Layer:
         # smooth non-rigid wobble (full-res pixels over the whole interval)
         amp = rng.uniform(0, 2.5) if rng.random() < 0.6 else 0.0
         self.wob = torch.from_numpy(rng.normal(0, 1, (1, 2, 4, 4)).astype(np.float32)) * amp
+        # with probability `nonrigid`: a strong, finer deformation instead (bodies, water, cloth):
+        # 2-12 px per control point on a 3-8 cell grid. Drawn only when asked, so the default
+        # keeps the random stream (and the shards) of the earlier runs.
+        if nonrigid > 0 and rng.random() < nonrigid:
+            g = int(rng.choice([3, 4, 6, 8]))
+            self.wob = torch.from_numpy(rng.normal(0, 1, (1, 2, g, g)).astype(np.float32)) * _logu(rng, 2.0, 12.0)
 
     def mat(self, tau: float) -> np.ndarray:
         s = self.s0 * math.exp(self.logz * tau)
@@ -159,20 +165,36 @@ def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return x
 
 
-def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int = SIZE, force: dict | None = None):
+def _solve_wobble(base: torch.Tensor, w: torch.Tensor, iters: int = 6) -> torch.Tensor:
+    """Where a point lands at tau = 1: the Y with Y = base + w(Y) (render's mapping evaluates the
+    wobble w [S,S,2] at the output position). Fixed-point iteration, from Y = base + w(base-grid
+    position); converges while the wobble's gradient is below 1 (it is far below for these fields)."""
+    size = w.shape[0]
+    field = w.permute(2, 0, 1)[None]
+    y = base + w
+    for _ in range(iters):
+        g = (y / (size - 1) * 2 - 1)[None]
+        y = base + F.grid_sample(field, g, mode="bilinear", padding_mode="border", align_corners=True)[0].permute(1, 2, 0)
+    return y
+
+
+def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int = SIZE, force: dict | None = None,
+                nonrigid: float = 0.0):
     """One triplet before compression: frames float [3,3,S,S] in [0,1], t, flows [4,S,S].
+
+    nonrigid: the probability that a layer gets a strong non-rigid deformation (Layer).
 
     force (figures and tests): {"t": .., "bg": (vx, vy), "fg": [(vx, vy), ...]} fixes t and the
     layer velocities (output pixels over the interval).
     """
     t = 0.5 if rng.random() < 0.35 else float(rng.uniform(0.05, 0.95))
-    bg = Layer(rng, photos[rng.integers(len(photos))], size, fg=False)
+    bg = Layer(rng, photos[rng.integers(len(photos))], size, fg=False, nonrigid=nonrigid)
     layers = [bg]
     nfg = rng.choice([0, 1, 2, 3], p=[0.25, 0.4, 0.25, 0.1])
     if force:
         nfg = len(force["fg"])
     for _ in range(nfg):
-        layers.append(Layer(rng, photos[rng.integers(len(photos))], size, fg=True, base=bg))
+        layers.append(Layer(rng, photos[rng.integers(len(photos))], size, fg=True, base=bg, nonrigid=nonrigid))
     if not force and rng.random() < 0.2:  # a static shot: only noise and compression differ
         for L in layers:
             L.v, L.om, L.logz = np.zeros(2), 0.0, 0.0
@@ -208,7 +230,7 @@ def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int 
         q = L.inv(t, X - t * w)
         a = L.alpha(q)[None]
         f0 = (L.fwd(0.0, q) - X).permute(2, 0, 1)
-        f1 = (L.fwd(1.0, q) + w - X).permute(2, 0, 1)
+        f1 = (_solve_wobble(L.fwd(1.0, q), w) - X).permute(2, 0, 1)
         flow = flow * (1 - a) + torch.cat([f0, f1], 0) * a
     x = torch.stack(frames, 0)
     # video-like degradations: brightness drift, defocus, noise (compression comes later)
@@ -239,7 +261,7 @@ def h264_roundtrip(frames_u8: np.ndarray, crf: int, tmpdir: str) -> np.ndarray:
     return out
 
 
-def make_shard(rng: np.random.Generator, photos, n: int, size: int = SIZE, chunk: int = 32):
+def make_shard(rng: np.random.Generator, photos, n: int, size: int = SIZE, chunk: int = 32, nonrigid: float = 0.0):
     frames = np.zeros((n, 3, size, size, 3), np.uint8)
     ts = np.zeros(n, np.float32)
     flows = np.zeros((n, 4, size // 4, size // 4), np.float16)
@@ -248,7 +270,7 @@ def make_shard(rng: np.random.Generator, photos, n: int, size: int = SIZE, chunk
             m = min(chunk, n - c0)
             clip = np.zeros((m, 3, size, size, 3), np.uint8)
             for i in range(m):
-                x, t, fl = make_sample(rng, photos, size)
+                x, t, fl = make_sample(rng, photos, size, nonrigid=nonrigid)
                 clip[i] = (x.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
                 ts[c0 + i] = t
                 flows[c0 + i] = F.avg_pool2d(fl[None], 4)[0].numpy().astype(np.float16)
@@ -263,7 +285,8 @@ def save_shard(path: str, shard: dict) -> None:
     os.replace(tmp, path)
 
 
-def generate(out: str, shards: int, per_shard: int, seed: int, heldout: bool, loop: bool, pause: float = 0.0) -> None:
+def generate(out: str, shards: int, per_shard: int, seed: int, heldout: bool, loop: bool, pause: float = 0.0,
+             nonrigid: float = 0.0) -> None:
     photos = load_photos(photo_list.HELDOUT if heldout else photo_list.TRAIN)
     os.makedirs(out, exist_ok=True)
     k = 0
@@ -274,7 +297,7 @@ def generate(out: str, shards: int, per_shard: int, seed: int, heldout: bool, lo
                 continue  # first pass fills gaps only (resumable producer)
             rng = np.random.default_rng([seed, k, i])
             t0 = time.time()
-            save_shard(path, make_shard(rng, photos, per_shard))
+            save_shard(path, make_shard(rng, photos, per_shard, nonrigid=nonrigid))
             print(f"{time.strftime('%H:%M:%S')} wrote {path} pass {k} in {time.time() - t0:.1f}s", flush=True)
             if k > 0 and pause > 0:
                 time.sleep(pause)  # later passes only refresh variety; leave the CPU to training
@@ -330,11 +353,15 @@ def main(argv=None):
     g.add_argument("--loop", action="store_true", help="keep regenerating shards in rotation")
     g.add_argument("--threads", type=int, default=1)
     g.add_argument("--pause", type=float, default=0.0, help="seconds to sleep after each shard on passes after the first")
+    g.add_argument("--nonrigid", type=float, default=0.0,
+                   help="probability that a layer gets a strong non-rigid deformation (0 = the recipe of runs 1-6)")
     a = ap.parse_args(argv)
+    if not 0.0 <= a.nonrigid <= 1.0:
+        die(f"--nonrigid must be a probability in [0, 1], not {a.nonrigid}")
     torch.set_num_threads(a.threads)
     if subprocess.run(["which", "ffmpeg"], capture_output=True).returncode != 0:
         die("ffmpeg is missing (needed for the H.264 degradation).\n  install: apt-get install -y ffmpeg")
-    generate(a.out, a.shards, a.per_shard, a.seed, a.heldout, a.loop, a.pause)
+    generate(a.out, a.shards, a.per_shard, a.seed, a.heldout, a.loop, a.pause, a.nonrigid)
 
 
 if __name__ == "__main__":
