@@ -14,6 +14,7 @@ import { runPasses, type AppliedChange, type Note, type PassStats } from './mana
 import type { Pass } from './types.js';
 
 import convertConstantToInitializer from './convert-constant-to-initializer.js';
+import convertGridsampleToDeformconv from './convert-gridsample-to-deformconv.js';
 import eliminateCommonSubexpressions from './eliminate-common-subexpressions.js';
 import eliminateDeadNodes from './eliminate-dead-nodes.js';
 import eliminateDropout, { rules as dropoutRules } from './eliminate-dropout.js';
@@ -76,6 +77,7 @@ export const PASSES: readonly Pass[] = [
   fuseTransposeIntoGemm,
   fuseReshapes,
   fuseSqueezeUnsqueeze,
+  convertGridsampleToDeformconv,
   eliminateCommonSubexpressions,
   eliminateDuplicateInitializers,
   eliminateDeadNodes,
