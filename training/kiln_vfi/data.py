@@ -179,16 +179,23 @@ def _solve_wobble(base: torch.Tensor, w: torch.Tensor, iters: int = 6) -> torch.
 
 
 def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int = SIZE, force: dict | None = None,
-                nonrigid: float = 0.0):
+                nonrigid: float = 0.0, static_bg: float = 0.0):
     """One triplet before compression: frames float [3,3,S,S] in [0,1], t, flows [4,S,S].
 
     nonrigid: the probability that a layer gets a strong non-rigid deformation (Layer).
+    static_bg: the probability of a locked-off camera: the background does not move at all (no
+    pan, zoom, rotation or wobble) while the foreground layers keep their own motion. Real footage
+    (the dev set's lectures, gyms) is full of it; a flow that is not exactly zero there blurs
+    static detail such as writing.
 
     force (figures and tests): {"t": .., "bg": (vx, vy), "fg": [(vx, vy), ...]} fixes t and the
     layer velocities (output pixels over the interval).
     """
     t = 0.5 if rng.random() < 0.35 else float(rng.uniform(0.05, 0.95))
     bg = Layer(rng, photos[rng.integers(len(photos))], size, fg=False, nonrigid=nonrigid)
+    if static_bg > 0 and not force and rng.random() < static_bg:  # drawn only when asked (keeps the stream)
+        bg.v, bg.om, bg.logz, bg.wob = np.zeros(2), 0.0, 0.0, bg.wob * 0.0
+        bg.o = np.array([size / 2.0, size / 2.0])
     layers = [bg]
     nfg = rng.choice([0, 1, 2, 3], p=[0.25, 0.4, 0.25, 0.1])
     if force:
@@ -261,7 +268,8 @@ def h264_roundtrip(frames_u8: np.ndarray, crf: int, tmpdir: str) -> np.ndarray:
     return out
 
 
-def make_shard(rng: np.random.Generator, photos, n: int, size: int = SIZE, chunk: int = 32, nonrigid: float = 0.0):
+def make_shard(rng: np.random.Generator, photos, n: int, size: int = SIZE, chunk: int = 32, nonrigid: float = 0.0,
+               static_bg: float = 0.0):
     frames = np.zeros((n, 3, size, size, 3), np.uint8)
     ts = np.zeros(n, np.float32)
     flows = np.zeros((n, 4, size // 4, size // 4), np.float16)
@@ -270,7 +278,7 @@ def make_shard(rng: np.random.Generator, photos, n: int, size: int = SIZE, chunk
             m = min(chunk, n - c0)
             clip = np.zeros((m, 3, size, size, 3), np.uint8)
             for i in range(m):
-                x, t, fl = make_sample(rng, photos, size, nonrigid=nonrigid)
+                x, t, fl = make_sample(rng, photos, size, nonrigid=nonrigid, static_bg=static_bg)
                 clip[i] = (x.permute(0, 2, 3, 1).numpy() * 255 + 0.5).astype(np.uint8)
                 ts[c0 + i] = t
                 flows[c0 + i] = F.avg_pool2d(fl[None], 4)[0].numpy().astype(np.float16)
@@ -286,7 +294,7 @@ def save_shard(path: str, shard: dict) -> None:
 
 
 def generate(out: str, shards: int, per_shard: int, seed: int, heldout: bool, loop: bool, pause: float = 0.0,
-             nonrigid: float = 0.0) -> None:
+             nonrigid: float = 0.0, static_bg: float = 0.0) -> None:
     photos = load_photos(photo_list.HELDOUT if heldout else photo_list.TRAIN)
     os.makedirs(out, exist_ok=True)
     k = 0
@@ -297,7 +305,7 @@ def generate(out: str, shards: int, per_shard: int, seed: int, heldout: bool, lo
                 continue  # first pass fills gaps only (resumable producer)
             rng = np.random.default_rng([seed, k, i])
             t0 = time.time()
-            save_shard(path, make_shard(rng, photos, per_shard, nonrigid=nonrigid))
+            save_shard(path, make_shard(rng, photos, per_shard, nonrigid=nonrigid, static_bg=static_bg))
             print(f"{time.strftime('%H:%M:%S')} wrote {path} pass {k} in {time.time() - t0:.1f}s", flush=True)
             if k > 0 and pause > 0:
                 time.sleep(pause)  # later passes only refresh variety; leave the CPU to training
@@ -355,13 +363,16 @@ def main(argv=None):
     g.add_argument("--pause", type=float, default=0.0, help="seconds to sleep after each shard on passes after the first")
     g.add_argument("--nonrigid", type=float, default=0.0,
                    help="probability that a layer gets a strong non-rigid deformation (0 = the recipe of runs 1-6)")
+    g.add_argument("--static-bg", type=float, default=0.0,
+                   help="probability of a locked-off camera (static background, moving foreground; 0 = runs 1-6)")
     a = ap.parse_args(argv)
-    if not 0.0 <= a.nonrigid <= 1.0:
-        die(f"--nonrigid must be a probability in [0, 1], not {a.nonrigid}")
+    for flag, v in (("--nonrigid", a.nonrigid), ("--static-bg", a.static_bg)):
+        if not 0.0 <= v <= 1.0:
+            die(f"{flag} must be a probability in [0, 1], not {v}")
     torch.set_num_threads(a.threads)
     if subprocess.run(["which", "ffmpeg"], capture_output=True).returncode != 0:
         die("ffmpeg is missing (needed for the H.264 degradation).\n  install: apt-get install -y ffmpeg")
-    generate(a.out, a.shards, a.per_shard, a.seed, a.heldout, a.loop, a.pause, a.nonrigid)
+    generate(a.out, a.shards, a.per_shard, a.seed, a.heldout, a.loop, a.pause, a.nonrigid, a.static_bg)
 
 
 if __name__ == "__main__":

@@ -213,6 +213,13 @@ class SyntheticData(unittest.TestCase):
         for w, i in [(warp(i0, fl[None, 0:2]), i0), (warp(i1, fl[None, 2:4]), i1)]:
             self.assertLess((w - it)[inner].abs().mean().item(), 0.25 * (i - it)[inner].abs().mean().item())
 
+    def test_static_background_has_zero_flow(self):
+        photo = torch.rand(3, 300, 300)
+        for seed in range(6):
+            _, _, fl = data.make_sample(np.random.default_rng(seed), [photo], 64, static_bg=1.0, nonrigid=0.3)
+            still = (fl.abs().amax(0) < 1e-3).float().mean().item()  # px; rounding of fwd(inv(x))
+            self.assertGreater(still, 0.2, f"seed {seed}: only {still:.2f} of the frame is still")
+
     def test_nonrigid_zero_keeps_the_earlier_random_stream(self):
         photo = torch.rand(3, 300, 300)
         a = data.make_sample(np.random.default_rng(9), [photo], 64)
