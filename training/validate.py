@@ -47,7 +47,7 @@ def print_pans(title: str, name: str, scores: dict) -> None:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.path.join(HERE, "checkpoints/best.pt"), help="a kiln-vfi checkpoint (.pt)")
-    ap.add_argument("--baseline", choices=["average"], help="score a baseline instead of the model")
+    ap.add_argument("--baseline", choices=["average", "minterpolate"], help="score a baseline instead of the model (minterpolate: ffmpeg, dev triplets only)")
     ap.add_argument("--dev", default=metrics.DEV_DIR)
     ap.add_argument("--synthetic", action="store_true", help="also score the held-out synthetic val set")
     ap.add_argument("--val", default=os.path.join(HERE, "cache/val"))
@@ -70,6 +70,11 @@ def main(argv=None):
 
     if a.baseline == "average":
         fn, name, step = (lambda x, y, t: (1 - t) * x + t * y), "frame average", None
+    elif a.baseline == "minterpolate":
+        if a.synthetic or a.large_motion or a.texture_pans or a.scale != 1:
+            print("kiln-vfi: --baseline minterpolate scores the dev triplets only (t = 0.5, no --scale)", file=sys.stderr)
+            return 2
+        fn, name, step = metrics.minterpolate, f"ffmpeg {metrics.MINTERPOLATE}", None
     else:
         from kiln_vfi.export import load_net
 

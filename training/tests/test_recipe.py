@@ -267,6 +267,18 @@ class Metrics(unittest.TestCase):
         self.assertAlmostEqual(metrics.ssim_u8(x, x).item(), 1.0, places=5)
         self.assertEqual(metrics.ie_u8(x, x).item(), 0.0)
 
+    def test_minterpolate_baseline_finds_a_pan(self):
+        torch.manual_seed(0)
+        # smooth enough that ffmpeg's scene-change detection does not take the pan for a cut
+        photo = F.interpolate(torch.rand(1, 3, 8, 10), size=(240, 320), mode="bicubic")[0].clamp(0, 1)
+        i0, gt, i1 = metrics.pan_triplet(photo, 128, 96, 8)
+        half = torch.full((1, 1, 1, 1), 0.5)
+        got = metrics.psnr_u8(metrics.minterpolate(i0, i1, half), gt).item()
+        avg = metrics.psnr_u8((i0 + i1) / 2, gt).item()
+        self.assertGreater(got, avg + 3.0)
+        with self.assertRaises(ValueError):
+            metrics.minterpolate(i0, i1, torch.full((1, 1, 1, 1), 0.25))
+
 
 class Export(unittest.TestCase):
     def test_onnx_has_dynamic_hw_opset19_standard_ops(self):
