@@ -12,6 +12,7 @@ interface Opts {
   profile?: string;
   provider?: string;
   threads?: number;
+  workers?: number;
   sceneThreshold?: number;
   dedup?: boolean;
   crf?: number;
@@ -49,7 +50,8 @@ export function command(): Command {
     .addOption(new Option('--adapter <kind>', 'input convention of the model (default: detected from its inputs)').choices(['kiln', 'rife', 'pair']))
     .option('--profile <name>', 'deployment profile for the session (src/runtime/profiles.ts: provider, threads, session options)')
     .addOption(new Option('--provider <name>', 'execution provider').choices(['cpu', 'cuda', 'tensorrt', 'webgpu']))
-    .option('--threads <n>', 'onnxruntime intra-op threads (default: one per core)', parsePositiveInt('--threads'))
+    .option('--threads <n>', 'onnxruntime intra-op threads per model thread (default: the cores split between them)', parsePositiveInt('--threads'))
+    .option('--workers <n>', 'video: model threads, each with its own session, interpolating successive frame pairs at once (default 2 on 2+ cores, else 1)', parsePositiveInt('--workers'))
     .option('--scene-threshold <x>', 'colour-histogram distance (0-1) that counts as a scene cut; 1 turns detection off (default 0.3)', parseNumber('--scene-threshold', 0, 1))
     .option('--dedup', 'skip duplicated frames (anime on twos, screen captures) so motion stays even')
     .option('--crf <n>', 'encoder quality (x264/x265 CRF, default 18)', parseNumber('--crf', 0, 63))
@@ -124,6 +126,7 @@ async function video(input: string, model: string, opts: Opts, session: object, 
     scale: opts.scale,
     sceneThreshold: opts.sceneThreshold,
     dedup: opts.dedup,
+    workers: opts.workers,
     encode: { codec: opts.codec, crf: opts.crf, preset: opts.preset },
     signal,
     onProgress: progress?.update,
@@ -138,7 +141,7 @@ async function video(input: string, model: string, opts: Opts, session: object, 
 }
 
 async function images(inputs: [string, string], model: string, opts: Opts, session: object, signal: AbortSignal) {
-  for (const [flag, v] of [['--factor', opts.factor], ['--fps', opts.fps], ['--dedup', opts.dedup], ['--codec', opts.codec], ['--crf', opts.crf]] as const)
+  for (const [flag, v] of [['--factor', opts.factor], ['--fps', opts.fps], ['--dedup', opts.dedup], ['--codec', opts.codec], ['--crf', opts.crf], ['--workers', opts.workers]] as const)
     if (v !== undefined) throw new UsageError(`${flag} is for video mode; with two images use --t or --frames`);
   const { interpolateImages } = await import('../vfi/images.js');
   const summary = await interpolateImages({

@@ -13,11 +13,12 @@
 // across a scene cut nothing is interpolated: the frames of the gap repeat the last frame of the
 // old scene, so the cut stays exactly where it was in time; after the last input frame the
 // output repeats it up to the input's duration.
+import os from 'node:os';
 import { extname } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
 import type { SessionOptions } from '../runtime/session.js';
 import type { AdapterKind } from '../vfi/adapter.js';
-import { openSlots } from '../vfi/remote.js';
+import { ModelPool } from '../vfi/pool.js';
 import { Schedule } from '../vfi/schedule.js';
 import { checkOutput, commit, discard, tempBeside } from './atomic.js';
 import { decodeFrames } from './decode.js';
@@ -57,6 +58,14 @@ export interface VideoJob {
   queueDepth?: number;
   /** Run the model in a worker thread (default), so inference does not stall the ffmpeg pipes. */
   inWorker?: boolean;
+  /** Model threads, each with its own session, interpolating successive frame pairs at once
+   *  (default: defaultWorkers()); without `session.threads` the cores are split between them. */
+  workers?: number;
+}
+
+/** Two model threads when there are two cores or more (see src/vfi/pool.ts), else one. */
+export function defaultWorkers(): number {
+  return os.availableParallelism() >= 2 ? 2 : 1;
 }
 
 export interface Progress {
@@ -92,6 +101,9 @@ export interface Summary {
   /** Milliseconds inside onnxruntime (part of busyMs.infer). */
   modelMs: number;
   tiles: number;
+  /** Model threads (sessions) that ran pairs at once, and onnxruntime threads in each. */
+  workers: number;
+  threadsPerWorker: number | null;
   wallMs: number;
   /** Of wallMs: probing the input and loading the model, before the first frame. */
   setupMs: number;
@@ -133,9 +145,13 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
 
   // onnxruntime's idle threads spin by default; here two ffmpeg processes need those cores too.
   const session = { ...job.session, config: { 'session.intra_op.allow_spinning': '0', ...job.session?.config } };
-  const interp = await openSlots(job.model, info.width, info.height, { adapter: job.adapter, session, tile: job.tile, tileOverlap: job.tileOverlap, scale: job.scale }, job.inWorker !== false);
-  if (interp.info.fixedT && !schedule.dyadic) {
-    await interp.close();
+  const workers = job.workers ?? defaultWorkers();
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number ≥ 1, not ${workers}`);
+  // Each model thread gets its share of the cores unless the threads were set.
+  if (session.threads === undefined && workers > 1) session.threads = Math.max(1, Math.floor(os.availableParallelism() / workers));
+  const pool = await ModelPool.open(job.model, info.width, info.height, { adapter: job.adapter, session, tile: job.tile, tileOverlap: job.tileOverlap, scale: job.scale }, workers, job.inWorker !== false);
+  if (pool.info.fixedT && !schedule.dyadic) {
+    await pool.close();
     throw new UsageError(`${job.model} has no timestep input (t is fixed at 0.5), so it can only make 2x, 4x or 8x; ${format(info.rate)} → ${format(schedule.outRate)} fps needs other timesteps`);
   }
 
@@ -148,8 +164,10 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
   // Input buffers: the decoded queue, the two anchors held by the infer stage, the copies waiting
   // in the outgoing queue, and one being filled by the decoder.
   const shared = job.inWorker !== false;
-  const inPool = new FramePool(frameBytes, 2 * depth + 3, shared);
-  const outPool = new FramePool(frameBytes, depth + 2, shared);
+  // Frames held for the pairs in flight: at most pool.size + 1 pairs of up to `perPair` outputs.
+  const perPair = Math.ceil(toNumber(schedule.outRate) / toNumber(info.rate)) + 1;
+  const inPool = new FramePool(frameBytes, 2 * depth + 3 + (pool.size + 1) * perPair, shared);
+  const outPool = new FramePool(frameBytes, depth + 2 + (pool.size + 1) * perPair, shared);
   const decoded = new BoundedQueue<Frame>(depth, 'decoded');
   const outgoing = new BoundedQueue<Outgoing>(depth, 'outgoing');
   const stop = new AbortController();
@@ -188,17 +206,35 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
     const dedupThr = job.dedupThreshold ?? DEFAULT_DEDUP_THRESHOLD;
     const maxRun = job.dedupMaxRun ?? 4;
     let anchor: Frame | null = null;
-    let anchorSlot = 0;
-    let nextSlot = 1;
     let anchorHist = new Float32Array(48);
     let nextHist = new Float32Array(48);
     let n = 0;
-    const emit = async (frame: Frame, j: number) => {
-      await outgoing.push({ frame, j }).catch((e) => {
-        frame.release();
+    // Output frames in the order they are due. An interpolated one is ready once its work has
+    // settled (`done` then holds the error, if any); up to pool.size pairs are in flight at once,
+    // one per model thread.
+    interface Pending { frame: Frame; j: number; pair: number; settled: boolean; done: Promise<unknown> }
+    const pending: Pending[] = [];
+    let pairs = 0;
+    const push = (frame: Frame, j: number, pair: number, work?: Promise<void>) => {
+      const e: Pending = { frame, j, pair, settled: !work, done: Promise.resolve(null) };
+      if (work) e.done = work.then(() => { e.settled = true; return null; }, (err: unknown) => { e.settled = true; return err ?? new Error('interpolation failed'); });
+      pending.push(e);
+    };
+    const emitHead = async () => {
+      const p = pending.shift()!;
+      const tw = performance.now();
+      const err = await p.done;
+      busy.infer += performance.now() - tw;
+      if (err) {
+        p.frame.release();
+        throw err;
+      }
+      await outgoing.push({ frame: p.frame, j: p.j }).catch((e) => {
+        p.frame.release();
         throw e;
       });
     };
+    const inFlight = () => new Set(pending.filter((p) => !p.settled).map((p) => p.pair)).size;
     try {
       for (;;) {
         const f = await decoded.pull();
@@ -208,7 +244,6 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
         const ti = performance.now();
         if (!anchor) {
           anchor = f;
-          await interp.prepare(f.data, anchorSlot);
           if (sceneOn) histogram(f.data, info.width, info.height, anchorHist);
           busy.infer += performance.now() - ti;
           continue;
@@ -221,42 +256,45 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
         }
         const cut = sceneOn && histogramDistance(anchorHist, histogram(f.data, info.width, info.height, nextHist)) > sceneThr;
         if (cut) cuts.push(f.index);
-        await interp.prepare(f.data, nextSlot);
         busy.infer += performance.now() - ti;
+        const pair = pairs++;
+        let run: ((t: number, out: Uint8Array) => Promise<void>) | null = null;
         for (const step of schedule.between(anchor.index, f.index)) {
           if (step.tNum === 0 || cut) {
             counts.copied++;
-            await emit(anchor.retain(), step.j);
-          } else {
-            const o = await outPool.acquire();
-            const tm = performance.now();
-            try {
-              await interp.interpolate(anchorSlot, nextSlot, step.tNum / step.tDen, o.data);
-            } catch (e) {
-              o.release();
-              throw e;
-            }
-            busy.infer += performance.now() - tm;
-            counts.interpolated++;
-            await emit(o, step.j);
+            push(anchor.retain(), step.j, pair);
+            continue;
           }
+          if (!run) {
+            while (inFlight() >= pool.size) await emitHead();
+            const tp = performance.now();
+            run = await pool.pair(anchor, f);
+            busy.infer += performance.now() - tp;
+          }
+          const o = await outPool.acquire();
+          counts.interpolated++;
+          push(o, step.j, pair, run!(step.tNum / step.tDen, o.data));
         }
+        while (pending.length && pending[0].settled) await emitHead();
         anchor.release();
         anchor = f;
-        [anchorSlot, nextSlot] = [nextSlot, anchorSlot];
         [anchorHist, nextHist] = [nextHist, anchorHist];
       }
       if (n < 2) throw new KilnError(`${info.file}: decoded ${n} frame${n === 1 ? '' : 's'}; interpolation needs at least 2`);
       // After the last anchor, up to the end of the input: repeat it.
       for (const step of schedule.between(anchor!.index, n)) {
         counts.copied++;
-        await emit(anchor!.retain(), step.j);
+        push(anchor!.retain(), step.j, pairs);
       }
       anchor!.release();
       anchor = null;
+      while (pending.length) await emitHead();
       outgoing.close();
     } finally {
       anchor?.release();
+      for (const p of pending.splice(0)) {
+        void p.done.then(() => p.frame.release());
+      }
     }
   }
 
@@ -284,8 +322,8 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
   });
   const results = await Promise.allSettled([guard(decodeStage()), guard(inferStage()), guard(encodeStage())]);
   job.signal?.removeEventListener('abort', onAbort);
-  const stats = await interp.stats().catch(() => ({ runMs: 0, runs: 0, approximated: 0, convertMs: 0 }));
-  await interp.close();
+  const stats = await pool.stats().catch(() => ({ runMs: 0, runs: 0, approximated: 0, convertMs: 0 }));
+  await pool.close();
   const failed = stop.signal.aborted ? stop.signal.reason : results.find((r) => r.status === 'rejected')?.reason;
   if (failed) {
     await encoder.abort();
@@ -320,7 +358,7 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
     input: job.input,
     output: job.output,
     model: job.model,
-    adapter: interp.info.adapter,
+    adapter: pool.info.adapter,
     width: info.width,
     height: info.height,
     inputRate: format(info.rate),
@@ -334,7 +372,9 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
     approximatedTimesteps: stats.approximated,
     modelRuns: stats.runs,
     modelMs: Math.round(stats.runMs),
-    tiles: interp.info.tiles,
+    tiles: pool.info.tiles,
+    workers: pool.size,
+    threadsPerWorker: session.threads ?? null,
     wallMs: Math.round(wallMs),
     setupMs: Math.round(setupMs),
     fps: Number(((counts.framesOut * 1000) / wallMs).toFixed(2)),

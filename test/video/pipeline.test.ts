@@ -85,6 +85,31 @@ test('4x with a RIFE-style model, and 24000/1001 → 60000/1001 with exact fract
   await assert.rejects(interpolateVideo({ input, output: join(dir, 'no.mp4'), model: model('pair'), fps: parseRate('60000/1001') }), /t is fixed at 0.5/);
 });
 
+test('frame pairs run on several model threads at once come out identical and in order (4x with a cut, the t=0.5-only model, 59.94 fps)', async (t) => {
+  const why = skipReason();
+  if (why) return t.skip(why);
+  const input = cutClip();
+  const dir = outDir();
+  const session = { threads: 1 }; // the same arithmetic in every run
+  const runs: [string, object][] = [
+    ['flow-x4', { model: model('kiln_flow'), factor: 4 }],
+    ['pair-x4', { model: model('pair'), factor: 4 }],
+    ['blend-5994', { model: model('kiln_blend'), fps: parseRate('59.94') }],
+  ];
+  for (const [name, job] of runs) {
+    const frames: Uint8Array[][] = [];
+    for (const workers of [1, 3]) {
+      const output = join(dir, `${name}-${workers}.mkv`);
+      const s = await interpolateVideo({ input, output, session, workers, encode: { codec: 'ffv1' }, ...job } as Parameters<typeof interpolateVideo>[0]);
+      assert.equal(s.workers, workers);
+      assert.deepEqual(s.sceneCuts, [10]);
+      frames.push((await decodeAll(output)).frames);
+    }
+    assert.equal(frames[1].length, frames[0].length, name);
+    frames[0].forEach((f, j) => assert.equal(psnr(frames[1][j], f), Infinity, `${name}: frame ${j} differs with 3 model threads`));
+  }
+});
+
 test('--dedup: frames drawn on twos become even motion instead of hold-then-jump', async (t) => {
   const why = skipReason();
   if (why) return t.skip(why);
