@@ -63,9 +63,11 @@ export interface VideoJob {
   workers?: number;
 }
 
-/** Two model threads when there are two cores or more (see src/vfi/pool.ts), else one. */
-export function defaultWorkers(): number {
-  return os.availableParallelism() >= 2 ? 2 : 1;
+/** Two model threads on a CPU with two cores or more (src/vfi/pool.ts), else one: a GPU
+ *  session already runs one frame on the whole device, and each session would hold its own copy
+ *  of the model in device memory. */
+export function defaultWorkers(provider?: string): number {
+  return (provider ?? 'cpu') === 'cpu' && os.availableParallelism() >= 2 ? 2 : 1;
 }
 
 export interface Progress {
@@ -145,7 +147,7 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
 
   // onnxruntime's idle threads spin by default; here two ffmpeg processes need those cores too.
   const session = { ...job.session, config: { 'session.intra_op.allow_spinning': '0', ...job.session?.config } };
-  const workers = job.workers ?? defaultWorkers();
+  const workers = job.workers ?? defaultWorkers(session.provider);
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number ≥ 1, not ${workers}`);
   // Each model thread gets its share of the cores unless the threads were set.
   if (session.threads === undefined && workers > 1) session.threads = Math.max(1, Math.floor(os.availableParallelism() / workers));
