@@ -6,7 +6,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { interpolateVideo } from '../../src/video/pipeline.js';
+import { defaultWorkers, interpolateVideo } from '../../src/video/pipeline.js';
+import os from 'node:os';
 import { parseRate } from '../../src/video/rational.js';
 import { badInputs } from '../fixtures/vfi/bad.js';
 import { photosMissing, renderClip } from '../fixtures/vfi/clips.js';
@@ -108,6 +109,12 @@ test('frame pairs run on several model threads at once come out identical and in
     assert.equal(frames[1].length, frames[0].length, name);
     frames[0].forEach((f, j) => assert.equal(psnr(frames[1][j], f), Infinity, `${name}: frame ${j} differs with 3 model threads`));
   }
+});
+
+test('default model threads: two on a multi-core CPU, one on a GPU provider or a single core', () => {
+  assert.equal(defaultWorkers('cuda'), 1);
+  assert.equal(defaultWorkers('tensorrt'), 1);
+  assert.equal(defaultWorkers(), os.availableParallelism() >= 2 ? 2 : 1);
 });
 
 test('--dedup: frames drawn on twos become even motion instead of hold-then-jump', async (t) => {
