@@ -3,7 +3,9 @@
 //   decodeStage (ffmpeg → rgb24 frames) ─decoded→ inferStage (schedule, scene cuts, dedup,
 //   model) ─outgoing→ encodeStage (frames → ffmpeg, muxed with the input's audio/subtitles)
 //
-// Frame buffers come from fixed pools and circulate; a full queue or an empty pool makes the
+// The infer stage hands successive frame pairs to a pool of model threads (src/vfi/pool.ts; two
+// by default on a multi-core CPU), several pairs in flight at once, and emits their frames in
+// order. Frame buffers come from fixed pools and circulate; a full queue or an empty pool makes the
 // stage before it wait, so memory is bounded by the pool sizes however long the video is. The
 // output goes to a temporary file beside the target and is renamed only after ffmpeg finished
 // it; any error or an abort (Ctrl-C) stops all three stages and removes the temporary file.
