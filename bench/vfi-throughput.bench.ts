@@ -20,7 +20,7 @@ import { BenchSkipped, REPO, type BenchContext } from './lib.js';
 const MODEL = path.join(REPO, 'models/kiln-vfi.onnx');
 
 async function openThreads(model: string, workers: number, threads: number, feeds: { name: string; dims: number[]; data: number[] }[]): Promise<Worker[]> {
-  const ws = Array.from({ length: workers }, () => new Worker(new URL('./throughput-worker.mjs', import.meta.url), { workerData: { model, threads, feeds } }));
+  const ws = Array.from({ length: workers }, () => new Worker(new URL('./throughput-worker-entry.mjs', import.meta.url), { workerData: { model, threads, feeds } }));
   await Promise.all(ws.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject))));
   return ws;
 }
