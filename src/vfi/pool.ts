@@ -1,7 +1,7 @@
 // Frame-level parallelism: K model threads, each with its own onnxruntime session, interpolate
 // successive frame pairs at the same time. On a 2-core CPU two sessions of one thread each get
-// more frames through than one session of two threads (kiln-vfi at 640×480: ~52 vs ~63 ms per
-// frame, bench/RESULTS.md), because a single small-batch inference leaves both threads waiting
+// more frames through than one session of two threads (kiln-vfi at 640×480: 0.78× the time per
+// frame, `npm run bench -- vfi-throughput`), because a single small-batch inference leaves both threads waiting
 // at every op boundary. Every step between the same two frames goes to one worker, so a
 // fixed-t model's cached midpoints stay valid; each worker keeps the last SLOTS frames it was
 // given (keyed by frame index) and converts a frame only when it does not hold it yet. Calls to
@@ -10,7 +10,7 @@ import { openSlots } from './remote.js';
 import type { InterpolatorOptions } from './interpolator.js';
 import { SLOTS, type ModelInfo, type RunStats, type SlotInterpolator } from './slots.js';
 
-interface Worker {
+interface ModelThread {
   slots: SlotInterpolator;
   /** Its calls, chained: each starts when the one before it has finished. */
   queue: Promise<void>;
@@ -23,7 +23,7 @@ export class ModelPool {
   private clock = 0;
   private pairs = 0;
 
-  private constructor(private readonly workers: Worker[]) {}
+  private constructor(private readonly workers: ModelThread[]) {}
 
   get info(): ModelInfo {
     return this.workers[0].slots.info;
@@ -58,7 +58,7 @@ export class ModelPool {
     return (t, out) => this.serial(w, () => w.slots.interpolate(sa, sb, t, out));
   }
 
-  private serial<T>(w: Worker, call: () => Promise<T>): Promise<T> {
+  private serial<T>(w: ModelThread, call: () => Promise<T>): Promise<T> {
     const p = w.queue.then(call);
     w.queue = p.then(
       () => undefined,
@@ -67,7 +67,7 @@ export class ModelPool {
     return p;
   }
 
-  private async load(w: Worker, f: { index: number; data: Uint8Array }, keep: number): Promise<number> {
+  private async load(w: ModelThread, f: { index: number; data: Uint8Array }, keep: number): Promise<number> {
     let s = w.held.indexOf(f.index);
     if (s < 0) {
       // the least recently used slot that does not hold the pair's other frame
