@@ -1,7 +1,6 @@
 // Before: X[N,C,H,W], grid[N,H,W,2] → GridSample(bilinear, zeros|border) → Y[N,C,H,W]
 // After:  grid → Transpose(0,3,1,2) → Gather [1, 0] on axis 1 ((x, y) → (y, x)) → Add 1 → Mul
-//         scale [→ Add −0.5]
-//         [→ Max 0 → Min (H−1, W−1)] → Add −row → Add −column = offsets[N,2,H,W];
+//         scale [→ Add −0.5] [→ Max 0 → Min (H−1, W−1)] → Add −row → Add −column = offsets[N,2,H,W];
 //         DeformConv(X, ones[C,1,1,1], offsets; 1×1, group = C, offset_group = 1) → Y
 // Preconditions: default-domain opset ≥ 19 (DeformConv); mode bilinear (linear at opset 20);
 //   padding zeros or border; X float32 with static C, H, W; the grid's spatial size equals X's
