@@ -178,14 +178,16 @@ class KilnVFI(nn.Module):
     R8 = 3  # at 1/8: +-24 px residual
     HID = 16
 
-    def __init__(self, proj16: int = 0, proj8: int = 0, stage8: str = "cost"):
+    def __init__(self, proj16: int = 0, proj8: int = 0, stage8: str = "cost", ref4: int = 24):
         """proj16 / proj8 > 0: a 1x1 projection of the features to that many channels before the
         1/16 / 1/8 cost volume (their cost scales with channels). 0 = none: the shipped design;
         the projections add keys, so a checkpoint of one form does not load into the other.
         stage8: the 1/8 stage. "cost" (shipped): cost volume + decoder; "warp": the decoder sees the
         two warped feature maps without a cost volume (0.82x the time at 640x480); "none": no 1/8
         stage, the 1/16 motion goes straight to the 1/4 refinement (0.71x). adapt_state() turns a
-        "cost" checkpoint into a warm start for the leaner forms."""
+        "cost" checkpoint into a warm start for the leaner forms.
+        ref4: width of the first two 1/4-refinement convs (24 shipped; 16 measured 0.909x the time
+        at 640x480 with random weights); adapt_state() keeps the channels the next layer uses most."""
         super().__init__()
         if stage8 not in ("cost", "warp", "none"):
             raise ValueError(f"KilnVFI: stage8 must be cost, warp or none, not {stage8!r}")
@@ -193,6 +195,8 @@ class KilnVFI(nn.Module):
         self.config = {"proj16": proj16, "proj8": proj8}
         if stage8 != "cost":  # older checkpoints have no key: they are the "cost" form
             self.config["stage8"] = stage8
+        if ref4 != 24:
+            self.config["ref4"] = ref4
         self.stage8 = stage8
         c4, c8, c16 = 16, 24, 48
         self.enc = Encoder(c4, c8, c16)
@@ -203,7 +207,7 @@ class KilnVFI(nn.Module):
         self.dec16 = Decoder(n16 + 2 * c16 + 1, 64, 48, 2, self.HID)
         self.dec8 = Decoder(self.n8 + 2 * c8 + 2 + 1 + 1 + self.HID, 48, 32, 2, self.HID) if stage8 != "none" else None
         # 1/4 refinement: both images warped to t (3+3), both flows (4), t, mask, hidden.
-        self.ref4 = nn.Sequential(conv(3 + 3 + 4 + 1 + 1 + self.HID, 24), conv(24, 24), conv(24, 16))
+        self.ref4 = nn.Sequential(conv(3 + 3 + 4 + 1 + 1 + self.HID, ref4), conv(ref4, ref4), conv(ref4, 16))
         self.ref4_flow = zero_conv(16, 4)
         self.ref4_mask = zero_conv(16, 1)
 
@@ -306,6 +310,13 @@ class KilnVFI(nn.Module):
                 notes.append(f"{k}: the {n8} cost-volume input channels removed")
             for k in [k for k in sd if k.startswith("proj8.")]:
                 del sd[k]
+        width = self.ref4[0][0].out_channels
+        for i in (0, 1):  # narrower 1/4 refinement: keep the channels the next conv weighs most
+            w, b, nxt = f"ref4.{i}.0.weight", f"ref4.{i}.0.bias", f"ref4.{i + 1}.0.weight"
+            if w in sd and sd[w].shape[0] > width:
+                keep = sd[nxt].pow(2).sum((0, 2, 3)).topk(width).indices.sort().values
+                sd[w], sd[b], sd[nxt] = sd[w][keep].clone(), sd[b][keep].clone(), sd[nxt][:, keep].clone()
+                notes.append(f"ref4.{i}: kept {width} of its channels")
         return sd, notes
 
 

@@ -217,6 +217,7 @@ def main(argv=None):
     ap.add_argument("--proj16", type=int, default=0, help="new run: 1x1 projection to N channels before the 1/16 cost volume (0 = none)")
     ap.add_argument("--proj8", type=int, default=0, help="new run: the same before the 1/8 cost volume")
     ap.add_argument("--stage8", choices=["cost", "warp", "none"], default="cost", help="new run: the 1/8 stage's form (model.KilnVFI)")
+    ap.add_argument("--ref4", type=int, default=24, help="new run: width of the 1/4 refinement's first two convs (model.KilnVFI)")
     ap.add_argument("--init", help="new run: start from this checkpoint's weights (layers it lacks keep their init)")
     ap.add_argument("--min-shards", type=int, default=8)
     ap.add_argument("--pool", type=int, default=8)
@@ -233,7 +234,7 @@ def main(argv=None):
     src = None if a.fresh else (last_p if os.path.exists(last_p) else best_p if os.path.exists(best_p) else None)
     st = load_ckpt(src) if src else None
     # A resumed run keeps its checkpoint's form; a new one takes it from the arguments.
-    net = KilnVFI(**st.get("config", {})) if st else KilnVFI(proj16=a.proj16, proj8=a.proj8, stage8=a.stage8)
+    net = KilnVFI(**st.get("config", {})) if st else KilnVFI(proj16=a.proj16, proj8=a.proj8, stage8=a.stage8, ref4=a.ref4)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
     rng = np.random.default_rng(a.seed)
     torch.manual_seed(a.seed)

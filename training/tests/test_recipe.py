@@ -24,7 +24,7 @@ torch.set_num_threads(1)
 class StepZeroIsLinearBlend(unittest.TestCase):
     def test_untrained_net_outputs_blend_for_any_t_and_size(self):
         torch.manual_seed(0)
-        for net in (KilnVFI().eval(), KilnVFI(proj16=16, proj8=12).eval(), KilnVFI(stage8="warp").eval(), KilnVFI(stage8="none").eval()):
+        for net in (KilnVFI().eval(), KilnVFI(proj16=16, proj8=12).eval(), KilnVFI(stage8="warp").eval(), KilnVFI(stage8="none").eval(), KilnVFI(ref4=16).eval()):
             self._blend(net)
 
     def test_leaner_1_8_stages_warm_start_from_the_shipped_form(self):
@@ -58,6 +58,23 @@ class StepZeroIsLinearBlend(unittest.TestCase):
         with self.assertRaises(ValueError):
             KilnVFI(stage8="fast")
         del corr
+
+    def test_narrower_refinement_warm_starts_from_the_channels_in_use(self):
+        torch.manual_seed(2)
+        full = KilnVFI().eval()
+        for p in full.parameters():
+            p.data.normal_(0, 0.05)
+        # 8 of each 24-wide layer's channels unused by the next conv: dropping them changes nothing
+        for i, dead in ((1, [0, 3, 5, 8, 11, 14, 17, 23]), (2, [1, 2, 6, 9, 12, 15, 18, 20])):
+            full.ref4[i][0].weight.data[:, dead] = 0.0
+        narrow = KilnVFI(ref4=16).eval()
+        sd, notes = narrow.adapt_state(full.state_dict())
+        self.assertEqual(narrow.load_state_dict(sd, strict=True).missing_keys, [])
+        self.assertEqual(len([n for n in notes if n.startswith("ref4")]), 2)
+        self.assertEqual(narrow.config, {"proj16": 0, "proj8": 0, "ref4": 16})
+        a, b, t = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96), torch.full((1, 1, 1, 1), 0.3)
+        with torch.no_grad():
+            self.assertLess((narrow(a, b, t) - full(a, b, t)).abs().max().item(), 1e-5)
 
     def test_cost_volume_projections_add_only_their_own_keys(self):
         base, proj = set(KilnVFI().state_dict()), set(KilnVFI(proj16=16, proj8=12).state_dict())
