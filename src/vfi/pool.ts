@@ -1,6 +1,6 @@
 // Frame-level parallelism: K model threads, each with its own onnxruntime session, interpolate
 // successive frame pairs at the same time. On a 2-core CPU two sessions of one thread each get
-// more frames through than one session of two threads (kiln-vfi at 640×480: 0.78× the time per
+// more frames through than one session of two threads (kiln-vfi at 640×480: 0.80× the time per
 // frame, `npm run bench -- vfi-throughput`), because a single small-batch inference leaves both threads waiting
 // at every op boundary. Every step between the same two frames goes to one worker, so a
 // fixed-t model's cached midpoints stay valid; each worker keeps the last SLOTS frames it was
