@@ -111,6 +111,10 @@ class Layer:
             g = int(rng.choice([3, 4, 6, 8]))
             self.wob = torch.from_numpy(rng.normal(0, 1, (1, 2, g, g)).astype(np.float32)) * _logu(rng, 2.0, 12.0)
 
+    def hold(self) -> None:
+        """No motion at all: no pan, zoom, rotation or wobble."""
+        self.v, self.om, self.logz, self.wob = np.zeros(2), 0.0, 0.0, self.wob * 0.0
+
     def mat(self, tau: float) -> np.ndarray:
         s = self.s0 * math.exp(self.logz * tau)
         th = self.th0 + self.om * tau
@@ -169,6 +173,8 @@ def _solve_wobble(base: torch.Tensor, w: torch.Tensor, iters: int = 6) -> torch.
     """Where a point lands at tau = 1: the Y with Y = base + w(Y) (render's mapping evaluates the
     wobble w [S,S,2] at the output position). Fixed-point iteration, from Y = base + w(base-grid
     position); converges while the wobble's gradient is below 1 (it is far below for these fields)."""
+    if not bool(w.any()):  # no wobble (most layers): the point lands at base
+        return base
     size = w.shape[0]
     field = w.permute(2, 0, 1)[None]
     y = base + w
@@ -194,7 +200,7 @@ def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int 
     t = 0.5 if rng.random() < 0.35 else float(rng.uniform(0.05, 0.95))
     bg = Layer(rng, photos[rng.integers(len(photos))], size, fg=False, nonrigid=nonrigid)
     if static_bg > 0 and not force and rng.random() < static_bg:  # drawn only when asked (keeps the stream)
-        bg.v, bg.om, bg.logz, bg.wob = np.zeros(2), 0.0, 0.0, bg.wob * 0.0
+        bg.hold()
         bg.o = np.array([size / 2.0, size / 2.0])
     layers = [bg]
     nfg = rng.choice([0, 1, 2, 3], p=[0.25, 0.4, 0.25, 0.1])
@@ -204,8 +210,7 @@ def make_sample(rng: np.random.Generator, photos: list[torch.Tensor], size: int 
         layers.append(Layer(rng, photos[rng.integers(len(photos))], size, fg=True, base=bg, nonrigid=nonrigid))
     if not force and rng.random() < 0.2:  # a static shot: only noise and compression differ
         for L in layers:
-            L.v, L.om, L.logz = np.zeros(2), 0.0, 0.0
-            L.wob = L.wob * 0.0
+            L.hold()
     if force:
         t = force["t"]
         for L, v in zip(layers, [force["bg"]] + list(force["fg"])):
