@@ -50,37 +50,54 @@ def zero_conv(cin: int, cout: int) -> nn.Conv2d:
     return c
 
 
-def correlation(a: torch.Tensor, b: torch.Tensor, radius: int) -> torch.Tensor:
+def correlation(a: torch.Tensor, b: torch.Tensor, radius: int, block: int = 0) -> torch.Tensor:
     """Cost volume: cosine similarity of a(x) and b(x + d) for every integer d in [-r, r]^2.
 
-    Written with Pad, Slice, MatMul, Gather and Reshape so it exports to plain ONNX; sizes come from the
-    traced shapes, so it stays dynamic in H and W.
+    Written with Pad, Slice, Gather, MatMul and Reshape so it exports to plain ONNX; sizes come
+    from the traced shapes, so it stays dynamic in H and W.
+
+    block: queries per MatMul along a row (0: the whole row). The width is padded to a multiple
+    of it and the padding cropped from the result, so any width works.
     """
     # Features are L2-normalised first: the costs are cosine similarities in [-1, 1], brightness
     # invariant and well scaled for the decoder (raw channel means were ~1e-2, which Adam needed
     # thousands of steps to amplify: measured as no flow learned in the first 1,000 steps).
     #
-    # One batched MatMul per level: for every row y and row shift dy, the products of all w
-    # query pixels with all w+2r key pixels of row y+dy ([w, C] x [C, w+2r]); the k costs each
-    # query needs lie on a band of that matrix (element (x, x+dx) sits at x*(w+2r+1) + dx of its
-    # flattened form), which one Gather picks out. It computes (w+2r)/k times the needed
-    # products, but those are a few MMACs, and the graph shrinks from ~450 nodes (k slices,
-    # stacks, muls and reductions per row shift) to ~40. Whole model, same weights, 640x480,
-    # 2 threads, 50 paired rounds without spin-waiting (session 5): 0.956x the time of the
-    # row-shift form (ratio IQR 0.92-1.03); picking the band by pad-reshape-slice instead of a
-    # Gather was no faster than the row-shift form (1.009x). History: stacking all k^2 shifted
-    # copies at once was 24.8 ms at 1/8 (memory-bound), the row-shift form 6.4 ms.
+    # One batched MatMul per level: for every row y, row shift dy and block of B query pixels,
+    # the products of the B queries with the B + 2r keys they can reach ([B, C] x [C, B+2r]).
+    # The k costs each query needs lie on a band of that matrix (element (x, x+dx) at
+    # x*(B+2r+1) + dx of its flattened form): padding the flattened block by B and viewing it as
+    # [B, B+2r+1] puts them in the first k columns, which one Slice takes (contiguous runs of k,
+    # where a Gather on the last axis copies element by element). A whole row as one block
+    # computes (w+2r)/k times the needed products and makes a large intermediate; blocks of 10 at
+    # 1/8 measured 0.63x the time of the whole-row Gather form on their own (640x480, 1 thread,
+    # session 8). History: stacking all k^2 shifted copies at once was 24.8 ms at 1/8
+    # (memory-bound), one Slice-Mul-ReduceSum per shift 6.4 ms.
     n, c, h, w = a.shape
     k = 2 * radius + 1
-    wp = w + 2 * radius
     a = a / torch.sqrt((a * a).sum(1, keepdim=True) + 1e-6)
     b = b / torch.sqrt((b * b).sum(1, keepdim=True) + 1e-6)
-    bp = F.pad(b, [radius, radius, radius, radius]).permute(0, 2, 1, 3)  # [N,h+2r,C,w+2r]
-    keys = torch.stack([bp[:, dy : dy + h] for dy in range(k)], 2)  # [N,h,k,C,w+2r]
-    queries = a.permute(0, 2, 3, 1).unsqueeze(2)  # [N,h,1,w,C]
-    full = torch.matmul(queries, keys).reshape(n, h, k, w * wp)  # [N,h,k,w*(w+2r)]
-    band = (torch.arange(w).unsqueeze(1) * (wp + 1) + torch.arange(k).unsqueeze(0)).reshape(-1)
-    cost = full[..., band].reshape(n, h, k, w, k).permute(0, 2, 4, 1, 3).reshape(n, k * k, h, w)  # dy-major
+    if block:
+        extra = (block - w % block) % block  # traced: stays dynamic in W
+        a = F.pad(a, [0, extra])
+        bsz = block
+    else:
+        extra = 0
+        bsz = w
+    wq = w + extra  # padded query width, nb * bsz
+    nb = wq // bsz
+    kw = bsz + 2 * radius
+    bp = F.pad(b, [radius, radius + extra, radius, radius]).permute(0, 2, 1, 3)  # [N,h+2r,C,wq+2r]
+    if block:  # the keys of every block side by side: [N,h+2r,nb,C,kw]
+        idx = (torch.arange(nb).unsqueeze(1) * bsz + torch.arange(kw).unsqueeze(0)).reshape(-1)
+        bp = bp[..., idx].reshape(n, h + 2 * radius, c, nb, kw).permute(0, 1, 3, 2, 4)
+    else:
+        bp = bp.unsqueeze(2)
+    keys = torch.stack([bp[:, dy : dy + h] for dy in range(k)], 2)  # [N,h,k,nb,C,kw]
+    queries = a.permute(0, 2, 3, 1).reshape(n, h, 1, nb, bsz, c)  # [N,h,1,nb,B,C]
+    full = torch.matmul(queries, keys).reshape(n, h, k, nb, bsz * kw)  # [N,h,k,nb,B*kw]
+    cost = F.pad(full, [0, bsz]).reshape(n, h, k, nb, bsz, kw + 1)[..., :k]  # the band
+    cost = cost.reshape(n, h, k, wq, k)[:, :, :, :w].permute(0, 2, 4, 1, 3).reshape(n, k * k, h, w)  # dy-major
     # contrast across the window is what locates the match: subtract the per-pixel mean cost
     return (cost - cost.mean(1, keepdim=True)) * 4.0
 
@@ -176,6 +193,8 @@ class Decoder(nn.Module):
 class KilnVFI(nn.Module):
     R16 = 4  # search radius at 1/16: +-64 px at full resolution
     R8 = 3  # at 1/8: +-24 px residual
+    BLOCK16 = 0  # correlation() blocks: whole rows at 1/16, 10 queries at 1/8 (the fastest measured)
+    BLOCK8 = 10
     HID = 16
 
     def __init__(self, proj16: int = 0, proj8: int = 0, stage8: str = "cost", ref4: int = 24):
@@ -230,9 +249,9 @@ class KilnVFI(nn.Module):
         tmap16 = t * torch.ones_like(a16[:, :1])
         if self.proj16 is not None:
             p16 = self.proj16(f16)
-            c16 = correlation(p16[:n], p16[n:], self.R16)
+            c16 = correlation(p16[:n], p16[n:], self.R16, self.BLOCK16)
         else:
-            c16 = correlation(a16, b16, self.R16)
+            c16 = correlation(a16, b16, self.R16, self.BLOCK16)
         dd, m16, h16 = self.dec16(torch.cat([c16, a16, b16, tmap16], 1))
         d16 = dd * 16.0  # full-resolution pixels
 
@@ -247,9 +266,9 @@ class KilnVFI(nn.Module):
             if self.stage8 == "cost":
                 if self.proj8 is not None:
                     p8 = self.proj8(torch.cat([a8w, b8w], 0))
-                    feats.insert(0, correlation(p8[:n], p8[n:], self.R8))
+                    feats.insert(0, correlation(p8[:n], p8[n:], self.R8, self.BLOCK8))
                 else:
-                    feats.insert(0, correlation(a8w, b8w, self.R8))
+                    feats.insert(0, correlation(a8w, b8w, self.R8, self.BLOCK8))
             dd, dm, h8 = self.dec8(torch.cat(feats, 1))
             d8 = d8 + dd * 8.0
             m8 = m8 + dm
@@ -450,14 +469,17 @@ def count_macs(net: KilnVFI, h: int = 480, w: int = 640) -> dict:
         net(x, x, torch.full((1, 1, 1, 1), 0.5))
     for hh in hs:
         hh.remove()
-    # the cost volumes as the graph computes them: per row and row shift, all w queries against
-    # all w + 2r keys (correlation()), over the channels compared (the projections' when present)
-    def corr(r: int, c: int, hh: int, ww: int) -> int:
-        return hh * (2 * r + 1) * ww * (ww + 2 * r) * c
+    # the cost volumes as the graph computes them: per row, row shift and block of B queries (a
+    # whole row when B = 0), B x (B + 2r) products (correlation()), over the channels compared
+    # (the projections' when present)
+    def corr(r: int, c: int, hh: int, ww: int, block: int) -> int:
+        bsz = block or ww
+        wq = -(-ww // bsz) * bsz
+        return hh * (2 * r + 1) * wq * (bsz + 2 * r) * c
 
     c16 = net.proj16.out_channels if net.proj16 is not None else 48
     c8 = net.proj8.out_channels if net.proj8 is not None else 24
-    macs["correlation"] = corr(net.R16, c16, h // 16, w // 16) + (corr(net.R8, c8, h // 8, w // 8) if net.stage8 == "cost" else 0)
+    macs["correlation"] = corr(net.R16, c16, h // 16, w // 16, net.BLOCK16) + (corr(net.R8, c8, h // 8, w // 8, net.BLOCK8) if net.stage8 == "cost" else 0)
     macs["total"] = macs["conv"] + macs["correlation"]
     macs["gridsample_elements"] = {
         "1/8 features (2 x 24 ch)": 2 * 24 * (h // 8) * (w // 8),

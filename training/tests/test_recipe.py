@@ -184,7 +184,8 @@ class Ops(unittest.TestCase):
         # the banded MatMul form against its definition: cosine similarity of a(y, x) and
         # b(y + dy, x + dx), b zero outside, minus the per-pixel mean over the window, x4
         torch.manual_seed(5)
-        for n, c, h, w, r in [(1, 6, 7, 9, 2), (2, 5, 8, 8, 3), (1, 4, 5, 11, 4), (1, 3, 1, 2, 1)]:
+        for n, c, h, w, r, block in [(1, 6, 7, 9, 2, 0), (2, 5, 8, 8, 3, 0), (1, 4, 5, 11, 4, 0), (1, 3, 1, 2, 1, 0),
+                                     (1, 6, 7, 9, 2, 3), (2, 5, 8, 8, 3, 4), (1, 4, 5, 11, 4, 5), (1, 3, 1, 2, 1, 10), (1, 4, 6, 20, 3, 10)]:
             a, b = torch.randn(n, c, h, w), torch.randn(n, c, h, w)
             an = a / torch.sqrt((a * a).sum(1, keepdim=True) + 1e-6)
             bn = b / torch.sqrt((b * b).sum(1, keepdim=True) + 1e-6)
@@ -197,9 +198,9 @@ class Ops(unittest.TestCase):
                             if 0 <= y + dy < h and 0 <= x + dx < w:
                                 ref[:, (dy + r) * k + dx + r, y, x] = (an[:, :, y, x] * bn[:, :, y + dy, x + dx]).sum(1)
             ref = (ref - ref.mean(1, keepdim=True)) * 4.0
-            got = correlation(a, b, r)
+            got = correlation(a, b, r, block)
             self.assertEqual(tuple(got.shape), (n, k * k, h, w))
-            self.assertLess((got - ref).abs().max().item(), 1e-5, (n, c, h, w, r))
+            self.assertLess((got - ref).abs().max().item(), 1e-5, (n, c, h, w, r, block))
 
 
 class SyntheticData(unittest.TestCase):
