@@ -87,15 +87,15 @@ def correlation(a: torch.Tensor, b: torch.Tensor, radius: int, block: int = 0) -
     wq = w + extra  # padded query width, nb * bsz
     nb = wq // bsz
     kw = bsz + 2 * radius
-    bp = F.pad(b, [radius, radius + extra, radius, radius]).permute(0, 2, 1, 3)  # [N,h+2r,C,wq+2r]
-    if block:  # the keys of every block side by side: [N,h+2r,nb,C,kw]
+    bp = F.pad(b, [radius, radius + extra, radius, radius]).permute(0, 2, 3, 1)  # [N,h+2r,wq+2r,C]
+    if block:  # the keys of every block side by side (a Gather of whole C-vectors): [N,h+2r,nb,kw,C]
         idx = (torch.arange(nb).unsqueeze(1) * bsz + torch.arange(kw).unsqueeze(0)).reshape(-1)
-        bp = bp[..., idx].reshape(n, h + 2 * radius, c, nb, kw).permute(0, 1, 3, 2, 4)
+        bp = bp[:, :, idx].reshape(n, h + 2 * radius, nb, kw, c)
     else:
         bp = bp.unsqueeze(2)
-    keys = torch.stack([bp[:, dy : dy + h] for dy in range(k)], 2)  # [N,h,k,nb,C,kw]
+    keys = torch.stack([bp[:, dy : dy + h] for dy in range(k)], 2)  # [N,h,k,nb,kw,C]
     queries = a.permute(0, 2, 3, 1).reshape(n, h, 1, nb, bsz, c)  # [N,h,1,nb,B,C]
-    full = torch.matmul(queries, keys).reshape(n, h, k, nb, bsz * kw)  # [N,h,k,nb,B*kw]
+    full = torch.matmul(queries, keys.transpose(-1, -2)).reshape(n, h, k, nb, bsz * kw)  # [N,h,k,nb,B*kw]
     cost = F.pad(full, [0, bsz]).reshape(n, h, k, nb, bsz, kw + 1)[..., :k]  # the band
     cost = cost.reshape(n, h, k, wq, k)[:, :, :, :w].permute(0, 2, 4, 1, 3).reshape(n, k * k, h, w)  # dy-major
     # contrast across the window is what locates the match: subtract the per-pixel mean cost
