@@ -43,7 +43,7 @@ class StepZeroIsLinearBlend(unittest.TestCase):
         a, b, t = torch.rand(1, 3, 64, 96), torch.rand(1, 3, 64, 96), torch.full((1, 1, 1, 1), 0.4)
         orig = M.correlation
         try:  # the full form with a zero 1/8 cost volume computes what the adapted "warp" form does
-            M.correlation = lambda x, y, r: orig(x, y, r) * 0.0 if r == KilnVFI.R8 else orig(x, y, r)
+            M.correlation = lambda x, y, r, blk=0: orig(x, y, r, blk) * 0.0 if r == KilnVFI.R8 else orig(x, y, r, blk)
             with torch.no_grad():
                 want = full(a, b, t)
         finally:
