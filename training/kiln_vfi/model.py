@@ -479,6 +479,17 @@ def count_macs(net: KilnVFI, h: int = 480, w: int = 640) -> dict:
         macs["conv"] += out.numel() * k
 
     hs = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv2d)]
+
+    # heads() runs its convs as one F.conv2d, which no module hook sees: counted at the output of
+    # the layer that feeds them
+    def heads_hook(convs):
+        def f(mod, inp, out):
+            macs["conv"] += out.shape[0] * out.shape[2] * out.shape[3] * sum(c.out_channels * c.in_channels * c.kernel_size[0] * c.kernel_size[1] for c in convs)
+        return f
+
+    feeds = [(d.trunk, [d.flow, d.mask] + ([d.hidden[0]] if d.hidden is not None else [])) for d in (net.dec16, net.dec8) if d is not None]
+    feeds.append((net.ref4, [net.ref4_flow, net.ref4_mask]))
+    hs += [mod.register_forward_hook(heads_hook(convs)) for mod, convs in feeds]
     x = torch.zeros(1, 3, h, w)
     with torch.no_grad():
         net(x, x, torch.full((1, 1, 1, 1), 0.5))

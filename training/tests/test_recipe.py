@@ -16,7 +16,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from kiln_vfi import data, metrics  # noqa: E402
-from kiln_vfi.model import KilnVFI, clamp_offsets, correlation, warp, warp_blend  # noqa: E402
+from kiln_vfi.model import KilnVFI, clamp_offsets, correlation, count_macs, heads, warp, warp_blend  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -172,6 +172,16 @@ class Ops(unittest.TestCase):
         self.assertEqual([(x["size"], x["shift"]) for x in r["rows"]], [("48x32", 8)])
         self.assertGreater(r["psnr"], 90.0)
         self.assertLess(r["rows"][0]["average"], 20.0)
+
+    def test_heads_equal_their_separate_convs_and_are_counted(self):
+        torch.manual_seed(2)
+        y = torch.randn(1, 16, 9, 11)
+        convs = [torch.nn.Conv2d(16, c, 3, 1, 1) for c in (2, 1, 5)]
+        for got, conv in zip(heads(y, convs), convs):
+            self.assertLess((got - conv(y)).abs().max().item(), 1e-5)
+        # count_macs sees the stacked heads (no module hook fires for them): the shipped form's
+        # convolutions at 640x480, as counted before the heads were stacked
+        self.assertEqual(count_macs(KilnVFI(), 480, 640)["conv"], 878_534_400)
 
     def test_correlation_peaks_at_the_true_shift(self):
         a = torch.randn(1, 8, 12, 12)
