@@ -21,6 +21,13 @@ export interface InterpolatorOptions {
 
 export const DEFAULT_TILE_OVERLAP = 32;
 
+/** A session with its adapter, before a frame size is known (Interpolator.load). */
+export interface LoadedModel {
+  file: string;
+  session: ort.InferenceSession;
+  adapter: Adapter;
+}
+
 export class Interpolator {
   /** Milliseconds inside onnxruntime. */
   runMs = 0;
@@ -55,17 +62,37 @@ export class Interpolator {
   ) {}
 
   static async create(file: string, width: number, height: number, opts: InterpolatorOptions = {}): Promise<Interpolator> {
-    const session = await createSession(file, opts.session ?? {});
-    let adapter: Adapter;
+    const model = await Interpolator.load(file, opts);
     try {
-      adapter = detectAdapter({ inputs: session.inputMetadata, outputs: session.outputMetadata, metadata: readMetadataProps(file) }, file, opts.adapter);
+      return Interpolator.sized(model, width, height, opts);
+    } catch (e) {
+      await model.session.release().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * The part of `create` that needs no frame size: the session, the adapter and the checks of
+   * the options against it. The video pipeline starts it while it probes the input.
+   */
+  static async load(file: string, opts: InterpolatorOptions = {}): Promise<LoadedModel> {
+    const session = await createSession(file, opts.session ?? {});
+    try {
+      const adapter = detectAdapter({ inputs: session.inputMetadata, outputs: session.outputMetadata, metadata: readMetadataProps(file) }, file, opts.adapter);
+      if (opts.scale !== undefined && opts.scale !== 1 && !adapter.supportsScale)
+        throw new UsageError(`--scale needs a model with a 'scale' input (kiln convention); ${file} (${adapter.kind} adapter) has none`);
+      if (opts.scale !== undefined && !(opts.scale > 0 && opts.scale <= 1)) throw new UsageError(`--scale must be in (0, 1], got ${opts.scale}`);
+      scaledMultiple(adapter.multiple, opts.scale ?? 1);
+      return { file, session, adapter };
     } catch (e) {
       await session.release().catch(() => undefined);
       throw e;
     }
-    if (opts.scale !== undefined && opts.scale !== 1 && !adapter.supportsScale)
-      throw new UsageError(`--scale needs a model with a 'scale' input (kiln convention); ${file} (${adapter.kind} adapter) has none`);
-    if (opts.scale !== undefined && !(opts.scale > 0 && opts.scale <= 1)) throw new UsageError(`--scale must be in (0, 1], got ${opts.scale}`);
+  }
+
+  /** An Interpolator for width×height frames over a loaded model (which it then owns). */
+  static sized(model: LoadedModel, width: number, height: number, opts: InterpolatorOptions = {}): Interpolator {
+    const { file, session, adapter } = model;
     const m = scaledMultiple(adapter.multiple, opts.scale ?? 1);
     const overlap = opts.tileOverlap ?? DEFAULT_TILE_OVERLAP;
     let tw: number, th: number;

@@ -6,9 +6,9 @@
 // fixed-t model's cached midpoints stay valid; each worker keeps the last SLOTS frames it was
 // given (keyed by frame index) and converts a frame only when it does not hold it yet. Calls to
 // one worker are chained, so a slot is never refilled while an interpolation still reads it.
-import { openSlots } from './remote.js';
+import { loadSlots } from './remote.js';
 import type { InterpolatorOptions } from './interpolator.js';
-import { SLOTS, type ModelInfo, type RunStats, type SlotInterpolator } from './slots.js';
+import { SLOTS, type ModelInfo, type RunStats, type SlotInterpolator, type SlotLoader } from './slots.js';
 
 interface ModelThread {
   slots: SlotInterpolator;
@@ -25,6 +25,11 @@ export class ModelPool {
 
   private constructor(private readonly workers: ModelThread[]) {}
 
+  /** @internal PoolLoader.open */
+  static of(slots: SlotInterpolator[]): ModelPool {
+    return new ModelPool(slots.map((s) => ({ slots: s, held: new Array<number>(SLOTS).fill(-1), queue: Promise.resolve(), used: new Array<number>(SLOTS).fill(0) })));
+  }
+
   get info(): ModelInfo {
     return this.workers[0].slots.info;
   }
@@ -33,17 +38,14 @@ export class ModelPool {
     return this.workers.length;
   }
 
-  /** `count` model threads (or, with inWorker false, one model in this thread). */
-  static async open(model: string, width: number, height: number, opts: InterpolatorOptions, count: number, inWorker: boolean): Promise<ModelPool> {
+  /**
+   * Starts `count` model threads (or, with inWorker false, one model in this thread), each
+   * loading the model; `open` on the result gives them the frame size. Loading does not need
+   * the input, so the pipeline runs it while it probes the input.
+   */
+  static async load(model: string, opts: InterpolatorOptions, count: number, inWorker: boolean): Promise<PoolLoader> {
     const n = inWorker ? Math.max(1, count) : 1;
-    const opened = await Promise.allSettled(Array.from({ length: n }, () => openSlots(model, width, height, opts, inWorker)));
-    const failed = opened.find((r) => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(opened.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)));
-      throw failed.reason;
-    }
-    const slots = opened.map((r) => (r as PromiseFulfilledResult<SlotInterpolator>).value);
-    return new ModelPool(slots.map((s) => ({ slots: s, held: new Array<number>(SLOTS).fill(-1), queue: Promise.resolve(), used: new Array<number>(SLOTS).fill(0) })));
+    return new PoolLoader(await settleAll(Array.from({ length: n }, () => loadSlots(model, opts, inWorker)), (l) => l.close()));
   }
 
   /**
@@ -91,4 +93,35 @@ export class ModelPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => this.serial(w, () => w.slots.close())));
   }
+}
+
+/** Model threads with the model loaded, waiting for the frame size. */
+export class PoolLoader {
+  constructor(private readonly loaders: SlotLoader[]) {}
+
+  async open(width: number, height: number): Promise<ModelPool> {
+    const sized = await Promise.allSettled(this.loaders.map((l) => l.size(width, height)));
+    const failed = sized.find((r) => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(sized.map((r, i) => (r.status === 'fulfilled' ? r.value.close() : this.loaders[i].close())));
+      throw failed.reason;
+    }
+    const slots = sized.map((r) => (r as PromiseFulfilledResult<SlotInterpolator>).value);
+    return ModelPool.of(slots);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.loaders.map((l) => l.close()));
+  }
+}
+
+/** All of `tasks`, or, when one fails, its error once the ones that succeeded are closed. */
+async function settleAll<T>(tasks: Promise<T>[], close: (t: T) => Promise<void>): Promise<T[]> {
+  const done = await Promise.allSettled(tasks);
+  const failed = done.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(done.map((r) => (r.status === 'fulfilled' ? close(r.value) : undefined)));
+    throw failed.reason;
+  }
+  return done.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { KilnError, ModelError, UsageError } from '../errors.js';
 import type { InterpolatorOptions } from './interpolator.js';
-import type { ModelInfo, RunStats, SlotInterpolator } from './slots.js';
+import type { ModelInfo, RunStats, SlotInterpolator, SlotLoader } from './slots.js';
 import type { SerializedError, WorkerInit } from './worker.js';
 
 function revive(e: SerializedError): Error {
@@ -26,15 +26,15 @@ interface Reply {
   error?: SerializedError;
 }
 
-export class WorkerSlots implements SlotInterpolator {
+/** A model thread: `load` starts it (the model loads there), `size` makes it the slots. */
+export class WorkerSlots implements SlotInterpolator, SlotLoader {
+  /** Set by `size`. */
+  info!: ModelInfo;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   private dead: Error | null = null;
 
-  private constructor(
-    private readonly worker: Worker,
-    readonly info: ModelInfo,
-  ) {
+  private constructor(private readonly worker: Worker) {
     worker.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
       if (!p) return;
@@ -51,8 +51,8 @@ export class WorkerSlots implements SlotInterpolator {
     worker.on('exit', (code) => die(new KilnError(`the model thread exited (code ${code})`)));
   }
 
-  static async open(model: string, width: number, height: number, opts: InterpolatorOptions): Promise<WorkerSlots> {
-    const init: WorkerInit = { model, width, height, opts };
+  static async load(model: string, opts: InterpolatorOptions): Promise<WorkerSlots> {
+    const init: WorkerInit = { model, opts };
     const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: init, execArgv: [] });
     let onMessage: (r: Reply) => void = () => undefined;
     let onError: (e: Error) => void = () => undefined;
@@ -69,7 +69,12 @@ export class WorkerSlots implements SlotInterpolator {
       await worker.terminate();
       throw revive(first.error!);
     }
-    return new WorkerSlots(worker, first.value as ModelInfo);
+    return new WorkerSlots(worker);
+  }
+
+  async size(width: number, height: number): Promise<SlotInterpolator> {
+    this.info = await this.call<ModelInfo>({ op: 'size', width, height });
+    return this;
   }
 
   private call<T>(msg: Record<string, unknown>): Promise<T> {
@@ -106,10 +111,11 @@ function shared(a: Uint8Array): Uint8Array {
   return a;
 }
 
-export async function openSlots(model: string, width: number, height: number, opts: InterpolatorOptions, inWorker: boolean): Promise<SlotInterpolator> {
+/** Loads a model in a new model thread, or with inWorker false in this one. */
+export async function loadSlots(model: string, opts: InterpolatorOptions, inWorker: boolean): Promise<SlotLoader> {
   if (!inWorker) {
-    const { LocalSlots } = await import('./slots.js');
-    return LocalSlots.open(model, width, height, opts);
+    const { LocalLoader } = await import('./slots.js');
+    return LocalLoader.load(model, opts);
   }
-  return WorkerSlots.open(model, width, height, opts);
+  return WorkerSlots.load(model, opts);
 }

@@ -4,7 +4,7 @@
 // tests) and in a worker thread (src/vfi/remote.ts) — onnxruntime-node's `run` blocks the thread
 // that calls it, which would stall the ffmpeg pipes for the whole inference.
 import type { AdapterKind } from './adapter.js';
-import { Interpolator, type InterpolatorOptions } from './interpolator.js';
+import { Interpolator, type InterpolatorOptions, type LoadedModel } from './interpolator.js';
 
 export interface ModelInfo {
   adapter: AdapterKind;
@@ -33,6 +33,13 @@ export interface SlotInterpolator {
   /** The frame at t between the frames in slots a and b, as rgb24 into `out`. */
   interpolate(a: number, b: number, t: number, out: Uint8Array): Promise<void>;
   stats(): Promise<RunStats>;
+  close(): Promise<void>;
+}
+
+/** A model loaded before the frame size is known; `size` turns it into slots (once). */
+export interface SlotLoader {
+  size(width: number, height: number): Promise<SlotInterpolator>;
+  /** Releases the model; only for a loader whose `size` was never called or failed. */
   close(): Promise<void>;
 }
 
@@ -85,5 +92,25 @@ export class LocalSlots implements SlotInterpolator {
 
   async close(): Promise<void> {
     await this.interp.release();
+  }
+}
+
+/** A model loaded in this thread, waiting for its frame size. */
+export class LocalLoader implements SlotLoader {
+  private constructor(
+    private readonly model: LoadedModel,
+    private readonly opts: InterpolatorOptions,
+  ) {}
+
+  static async load(model: string, opts: InterpolatorOptions): Promise<LocalLoader> {
+    return new LocalLoader(await Interpolator.load(model, opts), opts);
+  }
+
+  async size(width: number, height: number): Promise<LocalSlots> {
+    return new LocalSlots(Interpolator.sized(this.model, width, height, this.opts));
+  }
+
+  async close(): Promise<void> {
+    await this.model.session.release().catch(() => undefined);
   }
 }

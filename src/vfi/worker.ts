@@ -1,11 +1,13 @@
-// The model's thread: runs an Interpolator behind LocalSlots and answers the pipeline's
-// messages. Frames arrive as Uint8Arrays over SharedArrayBuffers (shared, not copied).
+// The model's thread: loads the model as soon as it starts, builds an Interpolator behind
+// LocalSlots once it is told the frame size, and answers the pipeline's messages. Frames arrive
+// as Uint8Arrays over SharedArrayBuffers (shared, not copied).
 import { parentPort, workerData } from 'node:worker_threads';
 import { KilnError, ModelError, UsageError } from '../errors.js';
 import type { InterpolatorOptions } from './interpolator.js';
-import { LocalSlots } from './slots.js';
+import { LocalLoader, type LocalSlots } from './slots.js';
 
 export type Request =
+  | { id: number; op: 'size'; width: number; height: number }
   | { id: number; op: 'prepare'; slot: number; rgb: Uint8Array }
   | { id: number; op: 'interpolate'; a: number; b: number; t: number; out: Uint8Array }
   | { id: number; op: 'stats' }
@@ -13,8 +15,6 @@ export type Request =
 
 export interface WorkerInit {
   model: string;
-  width: number;
-  height: number;
   opts: InterpolatorOptions;
 }
 
@@ -34,10 +34,11 @@ export function serializeError(e: unknown): SerializedError {
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
-let slots: LocalSlots;
+let loader: LocalLoader;
+let slots: LocalSlots | null = null;
 try {
-  slots = await LocalSlots.open(init.model, init.width, init.height, init.opts);
-  port.postMessage({ id: 0, ok: true, value: slots.info });
+  loader = await LocalLoader.load(init.model, init.opts);
+  port.postMessage({ id: 0, ok: true });
 } catch (e) {
   port.postMessage({ id: 0, ok: false, error: serializeError(e) });
   process.exit(0);
@@ -45,16 +46,20 @@ try {
 
 port.on('message', async (m: Request) => {
   try {
-    let value: unknown;
-    if (m.op === 'prepare') value = await slots.prepare(m.rgb, m.slot);
-    else if (m.op === 'interpolate') value = await slots.interpolate(m.a, m.b, m.t, m.out);
-    else if (m.op === 'stats') value = await slots.stats();
-    else if (m.op === 'close') {
-      await slots.close();
+    if (m.op === 'close') {
+      await (slots ?? loader).close();
       port.postMessage({ id: m.id, ok: true });
       port.close();
       return;
     }
+    let value: unknown;
+    if (m.op === 'size') {
+      slots = await loader.size(m.width, m.height);
+      value = slots.info;
+    } else if (!slots) throw new KilnError(`model thread: '${m.op}' before the frame size was given`);
+    else if (m.op === 'prepare') value = await slots.prepare(m.rgb, m.slot);
+    else if (m.op === 'interpolate') value = await slots.interpolate(m.a, m.b, m.t, m.out);
+    else value = await slots.stats();
     port.postMessage({ id: m.id, ok: true, value });
   } catch (e) {
     port.postMessage({ id: m.id, ok: false, error: serializeError(e) });

@@ -188,5 +188,9 @@ test('failures and aborts leave neither the output nor a temporary file behind',
   await assert.rejects(interpolateVideo({ input: badInputs.oneFrame(), output: join(dir, 'one.mp4'), model: model('kiln_blend') }), /has 1 frame; interpolation needs at least 2/);
   await assert.rejects(interpolateVideo({ input: badInputs.still(), output: join(dir, 'still.mp4'), model: model('kiln_blend') }), /single image, not a video/);
   await assert.rejects(interpolateVideo({ input: badInputs.huge(), output: join(dir, 'huge.mkv'), model: model('kiln_blend') }), /16384/);
+  // the model loads while the input is probed: the input's error comes first, the model's when the input is fine
+  await assert.rejects(interpolateVideo({ input: badInputs.oneFrame(), output: join(dir, 'both.mp4'), model: model('wrong_inputs') }), /has 1 frame/);
+  await assert.rejects(interpolateVideo({ input: cutClip(), output: join(dir, 'model.mp4'), model: model('wrong_inputs') }), /wrong_inputs\.onnx.*supported: kiln/s);
+  await assert.rejects(interpolateVideo({ input: join(dir, 'missing.mp4'), output: join(dir, 'missing-out.mp4'), model: join(dir, 'missing.onnx') }), /missing\.mp4/);
   assert.deepEqual(readdirSync(dir), []);
 });
