@@ -131,6 +131,20 @@ interface Outgoing {
   j: number;
 }
 
+/** The input's properties, and the output schedule, once they are known to be usable. */
+async function probeInput(job: VideoJob): Promise<{ info: VideoInfo; schedule: Schedule }> {
+  const info = await probe(job.input, { signal: job.signal });
+  if (info.still) throw new KilnError(`${job.input}: is a single image, not a video; to interpolate between two images run: kiln interpolate A.png B.png -o MID.png`);
+  if (info.frames < 2) throw new KilnError(`${job.input}: has ${info.frames} frame${info.frames === 1 ? '' : 's'}; interpolation needs at least 2`);
+  if (info.width * info.height > MAX_WHOLE_FRAME_PIXELS && !job.tile)
+    throw new KilnError(`${job.input}: ${info.width}x${info.height} frames are too large to run whole (limit ${MAX_WHOLE_FRAME_PIXELS} pixels); add --tile 1024 (and --scale 0.5 if the model supports it)`);
+  const odd = sizeProblem(job.encode?.codec, info.width, info.height);
+  if (odd) throw new KilnError(`${job.input}: ${odd}`);
+  const schedule = job.fps ? new Schedule(info.rate, job.fps) : Schedule.forFactor(info.rate, job.factor ?? 2);
+  if (toNumber(schedule.outRate) <= toNumber(info.rate)) throw new UsageError(`--fps ${format(schedule.outRate)} is not above the input's ${format(info.rate)} fps; kiln only raises frame rates`);
+  return { info, schedule };
+}
+
 export async function interpolateVideo(job: VideoJob): Promise<Summary> {
   const t0 = performance.now();
   checkOutput(job.output, [job.input]);
@@ -147,22 +161,10 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
   // error of the input is reported before one of the model.
   const loading = ModelPool.load(job.model, { adapter: job.adapter, session, tile: job.tile, tileOverlap: job.tileOverlap, scale: job.scale }, workers, job.inWorker !== false);
   loading.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-  let info: VideoInfo;
-  let schedule: Schedule;
-  try {
-    info = await probe(job.input, { signal: job.signal });
-    if (info.still) throw new KilnError(`${job.input}: is a single image, not a video; to interpolate between two images run: kiln interpolate A.png B.png -o MID.png`);
-    if (info.frames < 2) throw new KilnError(`${job.input}: has ${info.frames} frame${info.frames === 1 ? '' : 's'}; interpolation needs at least 2`);
-    if (info.width * info.height > MAX_WHOLE_FRAME_PIXELS && !job.tile)
-      throw new KilnError(`${job.input}: ${info.width}x${info.height} frames are too large to run whole (limit ${MAX_WHOLE_FRAME_PIXELS} pixels); add --tile 1024 (and --scale 0.5 if the model supports it)`);
-    const odd = sizeProblem(job.encode?.codec, info.width, info.height);
-    if (odd) throw new KilnError(`${job.input}: ${odd}`);
-    schedule = job.fps ? new Schedule(info.rate, job.fps) : Schedule.forFactor(info.rate, job.factor ?? 2);
-    if (toNumber(schedule.outRate) <= toNumber(info.rate)) throw new UsageError(`--fps ${format(schedule.outRate)} is not above the input's ${format(info.rate)} fps; kiln only raises frame rates`);
-  } catch (e) {
+  const { info, schedule } = await probeInput(job).catch(async (e: unknown) => {
     await loading.then((l) => l.close(), () => undefined);
     throw e;
-  }
+  });
   const pool = await (await loading).open(info.width, info.height); // closes the threads if it fails
   if (pool.info.fixedT && !schedule.dyadic) {
     await pool.close();
