@@ -99,15 +99,15 @@ export class ModelPool {
 export class PoolLoader {
   constructor(private readonly loaders: SlotLoader[]) {}
 
+  /** The pool for width×height frames; when a thread fails, all of them are closed. */
   async open(width: number, height: number): Promise<ModelPool> {
-    const sized = await Promise.allSettled(this.loaders.map((l) => l.size(width, height)));
-    const failed = sized.find((r) => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(sized.map((r, i) => (r.status === 'fulfilled' ? r.value.close() : this.loaders[i].close())));
-      throw failed.reason;
-    }
-    const slots = sized.map((r) => (r as PromiseFulfilledResult<SlotInterpolator>).value);
-    return ModelPool.of(slots);
+    const sizing = this.loaders.map((l) =>
+      l.size(width, height).catch(async (e: unknown) => {
+        await l.close();
+        throw e;
+      }),
+    );
+    return ModelPool.of(await settleAll(sizing, (s) => s.close()));
   }
 
   async close(): Promise<void> {
