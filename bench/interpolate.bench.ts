@@ -4,7 +4,8 @@
 // by side on the 640×480 clip: ffmpeg's minterpolate=mi_mode=mci (wall, fps, peak RSS). PSNR
 // of the interpolated frames against the frames that were dropped (the clip is rendered at
 // 60 fps, every other frame kept), for both and for plain frame averaging. A model with a
-// `scale` input also runs at 1280×720 and 1920×1080 with --scale 0.5 (motion at half size).
+// `scale` input runs at its default `--scale auto` (1 at 640×480, 0.5 at 1280×720 and 1920×1080:
+// motion at half size) and also at 1280×720 and 1920×1080 with --scale 1.
 //
 //   npm run bench -- interpolate            (through the runner, also rebuilds RESULTS.md)
 //   npx tsx bench/interpolate.bench.ts      (standalone: writes bench/results/interpolate.json only)
@@ -157,7 +158,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     models.push({ label: path.basename(chosen), file: chosen });
     // the default runs frame pairs on several model threads (src/vfi/pool.ts); this row is one session on all cores
     models.push({ label: `${path.basename(chosen)}, --workers 1`, file: chosen, args: ['--workers', '1'] });
-    if (await hasScaleInput(chosen)) models.push({ label: `${path.basename(chosen)}, --scale 0.5`, file: chosen, scale: 0.5 });
+    if (await hasScaleInput(chosen)) models.push({ label: `${path.basename(chosen)}, --scale 1`, file: chosen, scale: 1 });
   }
   else {
     if (!fixtureModels()) throw new BenchSkipped(`no shipped model and no fixture models: ${whyNoModels()}`);
@@ -176,7 +177,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
     for (const m of models) {
       // The flow fixture is a toy (a global shift found by brute force): only at 640x480.
       if (m.file === fixture('kiln_flow') && size.width !== 640) continue;
-      // motion at half size is for HD and up (at 640×480 it estimates at 320×240)
+      // at 640×480 the default --scale auto is 1 already
       if (m.scale !== undefined && size.width === 640) continue;
       if (m.args && size.width !== 640) continue;
       const out = path.join(outDir, `kiln-${label}.mp4`);

@@ -7,6 +7,7 @@ Exports the checkpoint to ONNX (unless --no-export) and saves, under models/pari
   timestep.npy        float32 [1,1,1,1] = 0.3
   expected.npy        float32 [1,3,64,64] PyTorch output for those inputs (scale = 1)
   expected_scale0.5.npy  the same with scale = 0.5 (motion estimated at 32x32)
+  expected_scale2.npy    the same with scale = 2 (motion estimated at 128x128: --scale auto on small frames)
 The TS side runs models/kiln-vfi.onnx in onnxruntime on the same inputs and checks
 max |onnx - expected| <= 1e-4 (FP32). (onnxruntime for Python is not available here.)
 Regenerate both together: the fixtures belong to the exact weights in the ONNX file.
@@ -58,8 +59,9 @@ def main(argv=None):
     with torch.no_grad():
         out = net(img0, img1, t)
         half = net(img0, img1, t, torch.tensor([0.5]))
+        double = net(img0, img1, t, torch.tensor([2.0]))
     os.makedirs(a.out, exist_ok=True)
-    for name, x in [("img0", img0), ("img1", img1), ("timestep", t), ("expected", out), ("expected_scale0.5", half)]:
+    for name, x in [("img0", img0), ("img1", img1), ("timestep", t), ("expected", out), ("expected_scale0.5", half), ("expected_scale2", double)]:
         np.save(os.path.join(a.out, f"{name}.npy"), x.numpy().astype(np.float32))
     print(f"wrote parity fixtures to {a.out} for {a.ckpt} (step {st['step']}); tolerance FP32_ABS = 1e-4")
 

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { KilnError, UsageError } from '../errors.js';
 import { log, out, parsePositiveInt, printJson } from './io.js';
+import type { MotionScale } from '../vfi/interpolator.js';
 
 interface Opts {
   output?: string;
@@ -20,7 +21,7 @@ interface Opts {
   preset?: string;
   tile?: number;
   tileOverlap?: number;
-  scale?: number;
+  scale: MotionScale;
   t?: number;
   frames?: number;
   json?: boolean;
@@ -59,7 +60,12 @@ export function command(): Command {
     .option('--preset <name>', 'x264/x265 preset (default veryfast)')
     .option('--tile <px>', 'run the model on overlapping tiles of this size (large frames)', parsePositiveInt('--tile'))
     .option('--tile-overlap <px>', 'overlap between tiles, blended linearly (default 32)', parseNumber('--tile-overlap', 0, 4096))
-    .option('--scale <x>', 'estimate motion at this fraction of the resolution, e.g. 0.5 for UHD (models with a scale input)', parseNumber('--scale', 0.0625, 1))
+    .option(
+      '--scale <x>',
+      "estimate motion on the frames resized by x (models with a scale input): 'auto' brings the short side nearest 480 px by a power of two (240p: 2, 720p/1080p: 0.5, 2160p: 0.25), or a number from 0.0625 to 4",
+      (v: string): MotionScale => (v === 'auto' ? v : parseNumber('--scale', 0.0625, 4)(v)),
+      'auto',
+    )
     .option('--t <x>', 'image mode: the moment between A (0) and B (1) to make (default 0.5)', parseNumber('--t', 0, 1))
     .option('--frames <n>', 'image mode: N evenly spaced frames between A and B (-o needs a %d)', parsePositiveInt('--frames'))
     .option('--no-progress', 'no progress line on stderr (it is only shown on a terminal anyway)')

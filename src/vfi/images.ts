@@ -29,6 +29,8 @@ export interface ImageSummary {
   height: number;
   model: string;
   adapter: string;
+  /** Motion scale the model ran at. */
+  motionScale: number;
   outputs: { file: string; t: number }[];
   approximatedTimesteps: number;
   wallMs: number;
@@ -102,6 +104,7 @@ export async function interpolateImages(job: ImageJob): Promise<ImageSummary> {
       height: A.height,
       model: job.model,
       adapter: slots.info.adapter,
+      motionScale: slots.info.scale,
       outputs: targets,
       approximatedTimesteps: stats.approximated,
       wallMs: Math.round(performance.now() - t0),

@@ -15,8 +15,42 @@ export interface InterpolatorOptions {
   /** Tile size in pixels (rounded up to the model's multiple); 0 or undefined: whole frames. */
   tile?: number;
   tileOverlap?: number;
-  /** Motion estimated at this fraction of the resolution (models with a `scale` input). */
-  scale?: number;
+  /**
+   * Motion estimated at the frames resized by this factor (models with a `scale` input);
+   * 'auto': autoScale() of the frame size for such models, 1 for others; undefined: 1.
+   */
+  scale?: MotionScale;
+}
+
+export type MotionScale = number | 'auto';
+
+/** The largest and smallest motion scale accepted (the shipped model pads to 4 and 64 px). */
+export const MAX_SCALE = 4;
+export const MIN_SCALE = 1 / 16;
+/**
+ * The short side at which the shipped model estimates motion best (models/MODEL_CARD.md, Scores).
+ * Its weights at motion scale 2 vs 1: +0.46 dB on the 21 real 320x240 dev triplets, +1.06 dB on
+ * 4-16 px pans over the held-out photos at 320x240, -0.17 dB on those pans at 640x480. At 0.5 vs 1:
+ * +4.3 dB on 32-128 px pans at 1280x720 and 1920x1080 (validate.py --large-motion), +1.0 dB on
+ * the wood-grain pans (--texture-pans), level at 1280x720 and +1.9 dB at 1920x1080 on the
+ * interpolate benchmark's clips, at 1.4x their speed.
+ */
+export const AUTO_SCALE_SHORT_SIDE = 480;
+
+/**
+ * The power of two that brings the frame's short side nearest (in ratio) to
+ * AUTO_SCALE_SHORT_SIDE, within [1/4, MAX_SCALE]: 240p → 2, 360p-540p → 1, 720p and 1080p → 0.5,
+ * 2160p → 0.25. Powers of two keep the padding multiple whole (16 / s: 4 … 64).
+ */
+export function autoScale(width: number, height: number): number {
+  const s = 2 ** Math.round(Math.log2(AUTO_SCALE_SHORT_SIDE / Math.min(width, height)));
+  return Math.min(MAX_SCALE, Math.max(0.25, s));
+}
+
+/** The motion scale a model runs at on width×height frames. */
+export function resolveScale(scale: MotionScale | undefined, adapter: Pick<Adapter, 'supportsScale'>, width: number, height: number): number {
+  if (scale === 'auto') return adapter.supportsScale ? autoScale(width, height) : 1;
+  return scale ?? 1;
 }
 
 export const DEFAULT_TILE_OVERLAP = 32;
@@ -58,6 +92,7 @@ export class Interpolator {
     readonly tw: number,
     readonly th: number,
     readonly overlap: number,
+    /** Motion scale fed to the model (1 for models without a scale input). */
     readonly scale: number,
   ) {}
 
@@ -79,10 +114,13 @@ export class Interpolator {
     const session = await createSession(file, opts.session ?? {});
     try {
       const adapter = detectAdapter({ inputs: session.inputMetadata, outputs: session.outputMetadata, metadata: readMetadataProps(file) }, file, opts.adapter);
-      if (opts.scale !== undefined && opts.scale !== 1 && !adapter.supportsScale)
-        throw new UsageError(`--scale needs a model with a 'scale' input (kiln convention); ${file} (${adapter.kind} adapter) has none`);
-      if (opts.scale !== undefined && !(opts.scale > 0 && opts.scale <= 1)) throw new UsageError(`--scale must be in (0, 1], got ${opts.scale}`);
-      scaledMultiple(adapter.multiple, opts.scale ?? 1);
+      if (typeof opts.scale === 'number') {
+        if (opts.scale !== 1 && !adapter.supportsScale) throw new UsageError(`--scale needs a model with a 'scale' input (kiln convention); ${file} (${adapter.kind} adapter) has none`);
+        if (!(opts.scale >= MIN_SCALE && opts.scale <= MAX_SCALE)) throw new UsageError(`--scale must be 'auto' or in [${MIN_SCALE}, ${MAX_SCALE}], got ${opts.scale}`);
+        scaledMultiple(adapter.multiple, opts.scale);
+      } else if (opts.scale !== undefined && opts.scale !== 'auto') {
+        throw new UsageError(`--scale must be 'auto' or a number, got ${String(opts.scale)}`);
+      }
       return { file, session, adapter };
     } catch (e) {
       await session.release().catch(() => undefined);
@@ -93,7 +131,8 @@ export class Interpolator {
   /** An Interpolator for width×height frames over a loaded model (which it then owns). */
   static sized(model: LoadedModel, width: number, height: number, opts: InterpolatorOptions = {}): Interpolator {
     const { file, session, adapter } = model;
-    const m = scaledMultiple(adapter.multiple, opts.scale ?? 1);
+    const scale = resolveScale(opts.scale, adapter, width, height);
+    const m = scaledMultiple(adapter.multiple, scale);
     const overlap = opts.tileOverlap ?? DEFAULT_TILE_OVERLAP;
     let tw: number, th: number;
     if (adapter.fixed) {
@@ -108,7 +147,7 @@ export class Interpolator {
     const ph = Math.max(th, adapter.fixed ? height : padTo(height, m));
     const tiled = tw < pw || th < ph;
     if (tiled && overlap >= Math.min(tw, th)) throw new UsageError(`--tile-overlap ${overlap} must be smaller than the tile (${tw}x${th})`);
-    return new Interpolator(file, session, adapter, width, height, pw, ph, tw, th, tiled ? overlap : 0, opts.scale ?? 1);
+    return new Interpolator(file, session, adapter, width, height, pw, ph, tw, th, tiled ? overlap : 0, scale);
   }
 
   get tiled(): boolean {
@@ -245,11 +284,11 @@ export class Interpolator {
 /**
  * The padding multiple at motion scale `scale`: the model resizes the padded frame by `scale`
  * and needs its own multiple there, so the frame is padded to multiple / scale, which must be
- * a whole number (scale 0.5 or 0.25 with the shipped model's 16: 32 or 64).
+ * a whole number (scale 2, 0.5 or 0.25 with the shipped model's 16: 8, 32 or 64).
  */
 export function scaledMultiple(multiple: number, scale: number): number {
   const m = multiple / scale;
   const r = Math.round(m);
-  if (Math.abs(m - r) > 1e-6 * m) throw new UsageError(`--scale ${scale}: the model needs sizes that are multiples of ${multiple} after scaling, so ${multiple} / scale must be a whole number (e.g. --scale 0.5 or 0.25)`);
+  if (Math.abs(m - r) > 1e-6 * m) throw new UsageError(`--scale ${scale}: the model needs sizes that are multiples of ${multiple} after scaling, so ${multiple} / scale must be a whole number (e.g. --scale 2, 0.5 or 0.25)`);
   return r;
 }

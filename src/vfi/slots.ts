@@ -11,6 +11,8 @@ export interface ModelInfo {
   fixedT: boolean;
   supportsScale: boolean;
   multiple: number;
+  /** Motion scale the model runs at (1 for models without a scale input). */
+  scale: number;
   tiled: boolean;
   tiles: number;
   /** Model input size (padded frame or tile). */
@@ -51,6 +53,7 @@ export function modelInfo(i: Interpolator): ModelInfo {
     fixedT: i.adapter.fixedT,
     supportsScale: i.adapter.supportsScale,
     multiple: i.adapter.multiple,
+    scale: i.scale,
     tiled: i.tiled,
     tiles: i.tileCount,
     inputWidth: i.tw,

@@ -20,6 +20,7 @@ import { extname } from 'node:path';
 import { KilnError, UsageError } from '../errors.js';
 import type { SessionOptions } from '../runtime/session.js';
 import type { AdapterKind } from '../vfi/adapter.js';
+import type { MotionScale } from '../vfi/interpolator.js';
 import { ModelPool } from '../vfi/pool.js';
 import { Schedule } from '../vfi/schedule.js';
 import { checkOutput, commit, discard, tempBeside } from './atomic.js';
@@ -46,7 +47,8 @@ export interface VideoJob {
   session?: SessionOptions;
   tile?: number;
   tileOverlap?: number;
-  scale?: number;
+  /** Motion scale (InterpolatorOptions.scale); `kiln interpolate` passes 'auto' unless told. */
+  scale?: MotionScale;
   /** Histogram distance above which two frames are a cut (0–1); ≥ 1 turns detection off. */
   sceneThreshold?: number;
   dedup?: boolean;
@@ -105,6 +107,8 @@ export interface Summary {
   /** Milliseconds inside onnxruntime (part of busyMs.infer). */
   modelMs: number;
   tiles: number;
+  /** Motion scale the model ran at (`--scale`, resolved for the frame size when 'auto'). */
+  motionScale: number;
   /** Model threads (sessions) that ran pairs at once, and onnxruntime threads in each. */
   workers: number;
   threadsPerWorker: number | null;
@@ -389,6 +393,7 @@ export async function interpolateVideo(job: VideoJob): Promise<Summary> {
     modelRuns: stats.runs,
     modelMs: Math.round(stats.runMs),
     tiles: pool.info.tiles,
+    motionScale: pool.info.scale,
     workers: pool.size,
     threadsPerWorker: session.threads ?? null,
     wallMs: Math.round(wallMs),

@@ -3,7 +3,7 @@
 // middle frame of a camera pan (flow model).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Interpolator, scaledMultiple } from '../../src/vfi/interpolator.js';
+import { autoScale, Interpolator, scaledMultiple } from '../../src/vfi/interpolator.js';
 import { readPicture } from '../../src/vfi/images.js';
 import { photosMissing, renderPicturePair } from '../fixtures/vfi/clips.js';
 import { average, psnr } from '../fixtures/vfi/measure.js';
@@ -102,6 +102,33 @@ test('--scale reaches a model with a scale input (a 16 px pan is only found at 0
   await assert.rejects(Interpolator.create(model('kiln_blend'), 320, 240, { scale: 0.5 }), /--scale needs a model with a 'scale' input/);
   // the frame is padded so that it is still a multiple of the model's stride after scaling
   await assert.rejects(Interpolator.create(model('kiln_flow'), 320, 240, { scale: 0.3 }), /--scale 0\.3: .* must be a whole number/);
+});
+
+/** [width, height, scale]: also in training/tests (metrics.auto_scale); keep the two the same. */
+const AUTO_SCALE_TABLE = [
+  [64, 48, 4], [160, 120, 4], [320, 240, 2], [333, 277, 2], [480, 340, 1], [640, 360, 1], [640, 480, 1], [960, 540, 1],
+  [1280, 720, 0.5], [1920, 1080, 0.5], [2560, 1440, 0.25], [3840, 2160, 0.25], [7680, 4320, 0.25], [240, 320, 2],
+] as const;
+
+test('--scale auto: the power of two that brings the short side nearest 480 px (1/4 to 4)', () => {
+  for (const [w, h, s] of AUTO_SCALE_TABLE) assert.equal(autoScale(w, h), s, `${w}x${h}`);
+});
+
+test('--scale auto resolves per frame size on a model with a scale input and to 1 on others; 2 pads to multiple / 2', async (t) => {
+  const why = skipReason();
+  if (why) return t.skip(why);
+  const files = renderPicturePair('pan4', 320, 240, 4, 0);
+  const [A, M, B] = await Promise.all([readPicture(files.a), readPicture(files.m), readPicture(files.b)]);
+  const auto = await run('kiln_flow', A.rgb, B.rgb, 320, 240, 0.5, { scale: 'auto' });
+  const two = await run('kiln_flow', A.rgb, B.rgb, 320, 240, 0.5, { scale: 2 });
+  assert.equal(auto.interp.scale, 2);
+  assert.deepEqual([two.interp.pw, two.interp.ph], [320, 240]); // kiln_flow's 32 at scale 2: 16
+  assert.deepEqual(auto.out, two.out);
+  assert.ok(psnr(two.out, M.rgb) > psnr(average(A.rgb, B.rgb), M.rgb) + 3, 'scale 2 finds the 4 px pan');
+  const blend = await run('kiln_blend', A.rgb, B.rgb, 320, 240, 0.5, { scale: 'auto' });
+  assert.equal(blend.interp.scale, 1);
+  await assert.rejects(Interpolator.create(model('kiln_flow'), 320, 240, { scale: 5 }), /--scale must be 'auto' or in \[0\.0625, 4\], got 5/);
+  await assert.rejects(Interpolator.create(model('kiln_flow'), 320, 240, { scale: 3 }), /--scale 3: .* must be a whole number/);
 });
 
 test('at motion scale s the frame is padded to the model multiple / s', () => {

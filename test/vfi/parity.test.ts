@@ -15,7 +15,7 @@ import { SHIPPED_MODEL } from '../../src/vfi/models.js';
 const FP32_PARITY_MAX_ABS = 1e-4;
 const DIR = fileURLToPath(new URL('../../models/parity/', import.meta.url));
 
-for (const [scale, file] of [[1, 'expected.npy'], [0.5, 'expected_scale0.5.npy']] as const) {
+for (const [scale, file] of [[1, 'expected.npy'], [0.5, 'expected_scale0.5.npy'], [2, 'expected_scale2.npy']] as const) {
   test(`shipped model at scale ${scale}: onnxruntime reproduces the PyTorch output of the same weights (models/parity) within 1e-4`, async (t) => {
     if (!existsSync(SHIPPED_MODEL) || !existsSync(join(DIR, file))) return t.skip(`models/kiln-vfi.onnx or models/parity/${file} absent`);
     const model = await loadModel(SHIPPED_MODEL);

@@ -39,28 +39,36 @@ for (const scale of [1, 0.5]) {
   });
 }
 
-test('on the real dev triplets (vfi-dev, UCF101) the shipped model through kiln\'s own pre/post-processing beats averaging', async (t) => {
+/** The vfi-dev README's reference: ffmpeg minterpolate (mci, aobmc, bidir) on the 21 triplets. */
+const MINTERPOLATE_DEV_PSNR = 33.05;
+
+test('on the real dev triplets (vfi-dev, UCF101) the shipped model through kiln\'s own pre/post-processing beats averaging at scale 1 and minterpolate at --scale auto', async (t) => {
   if (!existsSync(SHIPPED_MODEL)) return t.skip('models/kiln-vfi.onnx is not exported yet (see models/MODEL_CARD.md)');
   const dir = fileURLToPath(new URL('../../../shared/data/vfi-dev/ucf101/', import.meta.url));
   if (!existsSync(dir)) return t.skip(`${dir} not present (the shared validation triplets)`);
   const ids = readdirSync(dir).filter((d) => existsSync(join(dir, d, 'frame1.png')));
-  const got: number[] = [];
-  const avg: number[] = [];
-  let interp: Interpolator | null = null;
-  for (const id of ids) {
-    const [a, m, b] = await Promise.all(['frame0', 'frame1', 'frame2'].map((f) => readPicture(join(dir, id, `${f}.png`))));
-    interp ??= await Interpolator.create(SHIPPED_MODEL, a.width, a.height);
-    const pa = interp.newPlanar();
-    const pb = interp.newPlanar();
-    interp.prepare(a.rgb, pa);
-    interp.prepare(b.rgb, pb);
-    const out = new Uint8Array(a.rgb.length);
-    await interp.interpolate(pa, pb, 0.5, out);
-    got.push(psnr(out, m.rgb));
-    avg.push(psnr(average(a.rgb, b.rgb), m.rgb));
+  const triplets = await Promise.all(ids.map((id) => Promise.all(['frame0', 'frame1', 'frame2'].map((f) => readPicture(join(dir, id, `${f}.png`))))));
+  const avg = triplets.map(([a, m, b]) => psnr(average(a.rgb, b.rgb), m.rgb));
+  const scores: Record<string, number> = {};
+  for (const scale of [1, 'auto'] as const) {
+    const got: number[] = [];
+    let interp: Interpolator | null = null;
+    for (const [a, m, b] of triplets) {
+      interp ??= await Interpolator.create(SHIPPED_MODEL, a.width, a.height, { scale });
+      const pa = interp.newPlanar();
+      const pb = interp.newPlanar();
+      interp.prepare(a.rgb, pa);
+      interp.prepare(b.rgb, pb);
+      const out = new Uint8Array(a.rgb.length);
+      await interp.interpolate(pa, pb, 0.5, out);
+      got.push(psnr(out, m.rgb));
+    }
+    t.diagnostic(`${ids.length} triplets, scale ${scale} (${interp?.scale}): shipped model ${mean(got).toFixed(2)} dB, averaging ${mean(avg).toFixed(2)} dB`);
+    if (scale === 'auto') assert.equal(interp?.scale, 2, '320x240 triplets run at motion scale 2');
+    await interp?.release();
+    scores[scale] = mean(got);
   }
-  await interp?.release();
-  t.diagnostic(`${ids.length} triplets: shipped model ${mean(got).toFixed(2)} dB, averaging ${mean(avg).toFixed(2)} dB`);
   assert.ok(ids.length >= 10);
-  assert.ok(mean(got) > mean(avg), `model ${mean(got).toFixed(2)} dB vs averaging ${mean(avg).toFixed(2)} dB`);
+  assert.ok(scores[1] > mean(avg), `model ${scores[1].toFixed(2)} dB vs averaging ${mean(avg).toFixed(2)} dB`);
+  assert.ok(scores.auto > MINTERPOLATE_DEV_PSNR, `model at --scale auto ${scores.auto.toFixed(2)} dB vs minterpolate ${MINTERPOLATE_DEV_PSNR} dB`);
 });

@@ -5,7 +5,7 @@
 I/O convention (also written into the model's metadata_props):
   img0, img1  float32 [N,3,H,W] RGB in [0,1]; H and W multiples of 16 (the caller pads)
   timestep    float32 [N,1,1,1], t in (0,1) (0 = img0, 1 = img1), clamped to [1e-3, 1-1e-3]
-  scale       float32 [1], s in (0,1]: motion estimated on the frames resized by s, the two final
+  scale       float32 [1], s in [1/16, 4]: motion estimated on the frames resized by s, the two final
               warps at full resolution (1 = the training form; H*s and W*s multiples of 16)
   output      float32 [N,3,H,W] RGB in [0,1]
 """
@@ -59,7 +59,7 @@ def export(net: KilnVFI, out: str, meta: dict | None = None) -> None:
         "kiln.size_multiple": str(SIZE_MULTIPLE),
         "kiln.input_range": "0..1 RGB float32 NCHW",
         "kiln.timestep_shape": "N,1,1,1",
-        "kiln.scale": "float32 [1] in (0,1]: motion estimated at this fraction of the size; H*scale and W*scale multiples of 16",
+        "kiln.scale": "float32 [1] in [1/16, 4]: motion estimated on the frames resized by this factor (kiln interpolate --scale auto: the power of two bringing the short side nearest 480 px); H*scale and W*scale multiples of 16",
         # benchmarks and calibration feed scale = 1 rather than random values (src/runtime/input-defaults.ts)
         "kiln.input_defaults": '{"scale": 1}',
         "kiln.license": "Apache-2.0",

@@ -5,6 +5,7 @@ the triplets."""
 from __future__ import annotations
 
 import glob
+import math
 import os
 
 import numpy as np
@@ -67,6 +68,16 @@ def pad_to(x: torch.Tensor, m: int):
     if ph or pw:
         x = F.pad(x, [0, pw, 0, ph], mode="replicate")
     return x, h, w
+
+
+AUTO_SCALE_SHORT_SIDE = 480
+
+
+def auto_scale(width: int, height: int) -> float:
+    """`kiln interpolate --scale auto` (src/vfi/interpolator.ts autoScale, same table in both
+    test suites): the power of two in [1/4, 4] bringing the short side nearest 480 px in ratio."""
+    s = 2.0 ** round(math.log2(AUTO_SCALE_SHORT_SIDE / min(width, height)))
+    return min(4.0, max(0.25, s))
 
 
 @torch.no_grad()

@@ -366,6 +366,15 @@ class MotionScale(unittest.TestCase):
         self.assertFalse(torch.equal(half, net(a, b, t)))
 
 
+    def test_auto_scale_is_the_table_kiln_interpolate_uses(self):
+        # the same table as test/vfi/interpolator.test.ts (src/vfi/interpolator.ts autoScale)
+        table = [(64, 48, 4), (160, 120, 4), (320, 240, 2), (333, 277, 2), (480, 340, 1), (640, 360, 1), (640, 480, 1),
+                 (960, 540, 1), (1280, 720, 0.5), (1920, 1080, 0.5), (2560, 1440, 0.25), (3840, 2160, 0.25),
+                 (7680, 4320, 0.25), (240, 320, 2)]
+        for w, h, s in table:
+            self.assertEqual(metrics.auto_scale(w, h), s, f"{w}x{h}")
+
+
 class TorchDefinition(unittest.TestCase):
     def test_build_model_loads_the_committed_checkpoint_with_the_onnx_signature(self):
         import importlib.util
