@@ -241,6 +241,7 @@ export async function run(ctx: BenchContext): Promise<Report> {
       'Peak RSS is the kiln process (main thread + model threads: two by default, one with --workers 1), sampled from /proc every 100 ms; ffmpeg children are not included. For minterpolate it is the ffmpeg process.',
       'PSNR: the clip is rendered at 60 fps (H.264 crf 10) and every other frame kept (H.264 crf 16) as the 30 fps input; PSNR of each interpolated output frame against the dropped one, on RGB uint8, mean over frames; "averaging" is the mean of the two neighbouring input frames.',
       'The fixture models are test models (src: test/fixtures/vfi/make_models.py), not the shipped one: kiln_blend gives the pipeline\'s own ceiling (decode, conversion, encode) with a near-free model.',
+      "The shipped model's rows without --scale run kiln's default --scale auto (motion estimated at 1 on 640×480, at 0.5 on 1280×720 and 1920×1080: the power of two that brings the short side nearest 480 px); the --scale 1 rows are the model's training form.",
     ],
     raw: { rows },
   };
