@@ -145,7 +145,18 @@ class Rescale(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
-        return F.interpolate(x, scale_factor=float(factor), mode="bilinear", align_corners=False, recompute_scale_factor=False)
+        ctx.shape, ctx.factor = x.shape, float(factor)
+        return F.interpolate(x, scale_factor=ctx.factor, mode="bilinear", align_corners=False, recompute_scale_factor=False)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        """The resize is linear in x: its gradient is the resize's transpose, taken from autograd
+        on a stand-in input (train.py --lowres trains through it). None for the factor."""
+        with torch.enable_grad():
+            x = torch.zeros(ctx.shape, dtype=grad.dtype, requires_grad=True)
+            y = F.interpolate(x, scale_factor=ctx.factor, mode="bilinear", align_corners=False, recompute_scale_factor=False)
+            (gx,) = torch.autograd.grad(y, x, grad)
+        return gx, None
 
     @staticmethod
     def symbolic(g, x, factor):

@@ -137,12 +137,25 @@ def load_val(d: str):
     )
 
 
+def lowres(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Frames at half size (2x2 means): content at twice the pixel scale of the photos, as in
+    small video. The net then runs at motion scale 2 (`kiln interpolate --scale auto` on 240p),
+    so its flows keep the full-size labels' resolution and units (flow_loss applies unchanged)."""
+    return tuple(F.avg_pool2d(x, 2) for x in xs)
+
+
+LOWRES_SCALE = torch.tensor([2.0])
+
+
 @torch.no_grad()
-def score_val(net, val, bs: int = 16) -> dict:
+def score_val(net, val, bs: int = 16, low: bool = False) -> dict:
+    """PSNR on the synthetic val set; low: on its frames at half size, motion at scale 2."""
     i0, gt, i1, t, _ = val
-    ps, ps_half, ps_blend = [], [], []
+    if low:
+        i0, gt, i1 = lowres(i0, gt, i1)
+    ps = []
     for k in range(0, len(t), bs):
-        out = net(i0[k : k + bs], i1[k : k + bs], t[k : k + bs])
+        out = net(i0[k : k + bs], i1[k : k + bs], t[k : k + bs], LOWRES_SCALE if low else None)
         ps.append(metrics.psnr_u8(out, gt[k : k + bs]))
     ps = torch.cat(ps)
     half = (t.view(-1) - 0.5).abs() < 1e-6
@@ -222,6 +235,9 @@ def main(argv=None):
     ap.add_argument("--min-shards", type=int, default=8)
     ap.add_argument("--pool", type=int, default=8)
     ap.add_argument("--static-p", type=float, default=0.15, help="share of on-the-fly static triplets per batch")
+    ap.add_argument("--lowres", type=float, default=0.0,
+                    help="share of batches run at half size with motion scale 2 (train.lowres); > 0 also selects"
+                         " checkpoints by the mean of the val PSNR at full size and at half size / scale 2")
     a = ap.parse_args(argv)
 
     torch.set_num_threads(a.threads)
@@ -258,6 +274,12 @@ def main(argv=None):
 
     val = load_val(a.val)
     val_fp = val_fingerprint(val)
+
+    def selection(m: KilnVFI) -> float:
+        """The checkpoint selection metric (higher is better): val PSNR, with --lowres the mean of
+        it at full size and at half size / motion scale 2."""
+        v = score_val(m, val)["psnr"]
+        return (v + score_val(m, val, low=True)["psnr"]) / 2 if a.lowres > 0 else v
     if src and st.get("val_fp") != val_fp and os.path.exists(best_p):
         # the val set was regenerated (or the checkpoint predates fingerprints): re-score the
         # best checkpoint on this set so "best" keeps meaning best on the set in use
@@ -266,7 +288,7 @@ def main(argv=None):
         ref.load_state_dict(ref_st["model"])
         ref.eval()
         old = best
-        best = score_val(ref, val)["psnr"]
+        best = selection(ref)
         log(fh, f"val set {val_fp} differs from the checkpoint's ({st.get('val_fp')}): best.pt re-scored {old:.3f} -> {best:.3f} dB")
     log(fh, f"val set fingerprint {val_fp}")
     dev = metrics.load_dev()
@@ -277,11 +299,19 @@ def main(argv=None):
         net.eval()
         v = score_val(net, val)
         msg = f"VAL step {step} synth {v['psnr']:.3f} dB (t=0.5: {v['psnr_t05']:.3f})"
+        sel = v["psnr"]
+        if a.lowres > 0:
+            lo = score_val(net, val, low=True)["psnr"]
+            sel = (v["psnr"] + lo) / 2
+            msg += f" half-size/scale 2 {lo:.3f} dB, selection mean {sel:.3f}"
         if dev is not None:
             d = metrics.score_dev(net, dev)
             msg += f" | dev(monitor only) {d['psnr']:.3f} dB IE {d['ie']:.3f} SSIM {d['ssim']:.4f}"
+            if a.lowres > 0:
+                d2 = metrics.score_dev(lambda x, y, tt: net(x, y, tt, LOWRES_SCALE), dev, multiple=8)
+                msg += f", at scale 2 {d2['psnr']:.3f} dB"
         net.train()
-        return v["psnr"], msg
+        return sel, msg
 
     def state():
         return {
@@ -309,7 +339,11 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
         i0, gt, i1, t, fl = feeder.batch(a.batch, a.crop, a.static_p)
-        pred = net(i0, i1, t, aux=True)
+        if a.lowres > 0 and rng.random() < a.lowres:
+            i0, gt, i1 = lowres(i0, gt, i1)
+            pred = net(i0, i1, t, LOWRES_SCALE, aux=True)
+        else:
+            pred = net(i0, i1, t, aux=True)
         l_img = charbonnier(pred["out"] - gt)
         l_cen = lap_loss(pred["out"], gt)
         fw = a.flow_w * math.exp(-step / a.flow_decay)

@@ -269,6 +269,32 @@ class SyntheticData(unittest.TestCase):
         self.assertEqual(seen, {0.25, 0.75})
 
 
+class TrainSmoke(unittest.TestCase):
+    def test_lowres_run_trains_scores_both_sizes_and_checkpoints(self):
+        torch.manual_seed(0)
+        photo = F.interpolate(torch.rand(1, 3, 10, 10), size=(300, 300), mode="bicubic")[0].clamp(0, 1)
+        with tempfile.TemporaryDirectory() as td:
+            for name, seed in (("train", 0), ("val", 1)):
+                os.makedirs(os.path.join(td, name))
+                shard = data.make_shard(np.random.default_rng(seed), [photo], 4, size=64)
+                data.save_shard(os.path.join(td, name, "shard_0000.npz"), shard)
+            ck = os.path.join(td, "ck")
+            r = subprocess.run(
+                [sys.executable, "-m", "kiln_vfi.train", "--cache", os.path.join(td, "train"), "--val", os.path.join(td, "val"),
+                 "--ckpt-dir", ck, "--log", os.path.join(td, "l.log"), "--max-steps", "2", "--val-every", "2",
+                 "--lowres", "1", "--batch", "2", "--crop", "32", "--min-shards", "1", "--pool", "1", "--threads", "1"],
+                cwd=os.path.dirname(HERE), capture_output=True, text=True, env={**os.environ, "KILN_VFI_DEV": td},
+            )
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(td, "l.log")) as fh:
+                log = fh.read()
+            self.assertEqual(log.count("half-size/scale 2"), 2, log)  # step 0 and step 2
+            self.assertIn("step 2", log)
+            self.assertEqual(sorted(os.listdir(ck)), ["best.pt", "last.pt"])
+            st = torch.load(os.path.join(ck, "last.pt"), map_location="cpu")
+            self.assertEqual((st["step"], st["args"]["lowres"]), (2, 1.0))
+
+
 class BadInput(unittest.TestCase):
     def test_corrupt_checkpoint_is_reported_not_restarted(self):
         with tempfile.TemporaryDirectory() as td:
@@ -365,6 +391,45 @@ class MotionScale(unittest.TestCase):
         self.assertEqual(tuple(half.shape), (1, 3, 64, 96))
         self.assertFalse(torch.equal(half, net(a, b, t)))
 
+
+    def test_rescale_gradient_is_the_resize_transpose(self):
+        from kiln_vfi.model import Rescale
+
+        torch.manual_seed(0)
+        x = torch.rand(2, 3, 8, 12, dtype=torch.float64, requires_grad=True)
+        for f in (2.0, 0.5):
+            self.assertTrue(torch.autograd.gradcheck(lambda v: Rescale.apply(v, torch.tensor([f])), (x,)))
+
+    def test_lowres_batches_keep_the_full_size_flow_labels(self):
+        # train.py --lowres: frames at half size, motion at scale 2; the flows the loss reads
+        # must have the full-size labels' shape (1/4 of the crop) and pixel units
+        from kiln_vfi.train import LOWRES_SCALE, flow_loss, lowres
+
+        torch.manual_seed(0)
+        photo = F.interpolate(torch.rand(1, 3, 10, 10), size=(400, 400), mode="bicubic")[0].clamp(0, 1)
+        x, t, fl = data.make_sample(np.random.default_rng(3), [photo], 64, force={"t": 0.5, "bg": (6.0, 2.0), "fg": []})
+        fl = F.avg_pool2d(fl[None], 4)  # as the shards store it: 1/4 resolution, full-size pixels
+        i0, gt, i1 = lowres(x[0:1], x[1:2], x[2:3])
+        self.assertEqual(tuple(i0.shape), (1, 3, 32, 32))
+        self.assertTrue(torch.allclose(gt, F.avg_pool2d(x[1:2], 2)))
+        net = KilnVFI().eval()
+        for p in net.parameters():
+            p.data.normal_(0, 0.05)
+        tt = torch.full((1, 1, 1, 1), t)
+        with torch.no_grad():
+            pred = net(i0, i1, tt, LOWRES_SCALE, aux=True)
+            full = net(x[0:1], x[2:3], tt, aux=True)
+        self.assertEqual(tuple(pred["out"].shape), (1, 3, 32, 32))
+        for k in ("ft0", "ft1", "d8", "d16"):
+            self.assertEqual(pred[k].shape, full[k].shape, k)
+        self.assertEqual(pred["ft0"].shape[2:], fl.shape[2:])
+        flow_loss(pred, fl)  # the loss applies unchanged
+        # units: a camera pan of (6, 2) px at full size is (3, 1) px at half size; a net whose
+        # 1/4 flows are the labels must warp the half-size frames by half of them
+        half_flow = F.interpolate(fl[:, 0:2], scale_factor=2.0, mode="bilinear", align_corners=False) / 2
+        w0 = warp(F.avg_pool2d(x[0:1], 2), half_flow)
+        inner = (slice(None), slice(None), slice(6, -6), slice(6, -6))
+        self.assertLess((w0 - gt)[inner].abs().mean().item(), 0.3 * (i0 - gt)[inner].abs().mean().item())
 
     def test_auto_scale_is_the_table_kiln_interpolate_uses(self):
         # the same table as test/vfi/interpolator.test.ts (src/vfi/interpolator.ts autoScale)
