@@ -28,7 +28,7 @@ torch = require_torch()
 import numpy as np  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from kiln_vfi.export import export, load_net  # noqa: E402
+from kiln_vfi.export import checkpoint_meta, export, load_net  # noqa: E402
 
 
 def inputs(seed: int = 6):
@@ -51,7 +51,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     net, st = load_net(a.ckpt)
     if not a.no_export:
-        meta = {"train_step": st["step"], "synthetic_val_psnr": f"{st.get('best', float('nan')):.3f}"}
+        meta = checkpoint_meta(st)
         if a.train_note:
             meta["train_note"] = a.train_note
         export(net, a.onnx, meta)

@@ -107,13 +107,22 @@ def to_opset19(m) -> None:
     m.ir_version = max(m.ir_version, 9)  # opset 19 needs IR version 9
 
 
+def checkpoint_meta(st: dict) -> dict:
+    """The model file's training metadata: the step, and the validation score it was selected by
+    (train.py --lowres selects by the mean of the synthetic val PSNR at full and at half size)."""
+    best = f"{st.get('best', float('nan')):.3f}"
+    if (st.get("args") or {}).get("lowres", 0) > 0:
+        return {"train_step": st["step"], "synthetic_val_selection": f"{best} (mean of full size and half size at scale 2)"}
+    return {"train_step": st["step"], "synthetic_val_psnr": best}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="export kiln-vfi to ONNX")
     ap.add_argument("--ckpt", default="checkpoints/best.pt")
     ap.add_argument("--out", default="../models/kiln-vfi.onnx")
     a = ap.parse_args(argv)
     net, st = load_net(a.ckpt)
-    export(net, a.out, {"train_step": st["step"], "synthetic_val_psnr": f"{st.get('best', float('nan')):.3f}"})
+    export(net, a.out, checkpoint_meta(st))
     macs = count_macs(net)
     print(f"wrote {a.out} ({os.path.getsize(a.out)} bytes) from {a.ckpt} step {st['step']}")
     print(f"params {count_params(net)}  MACs@640x480 {macs['total'] / 1e9:.3f} G  gridsample elements {macs['gridsample_elements']}")
