@@ -275,11 +275,13 @@ def main(argv=None):
     val = load_val(a.val)
     val_fp = val_fingerprint(val)
 
-    def selection(m: KilnVFI) -> float:
-        """The checkpoint selection metric (higher is better): val PSNR, with --lowres the mean of
-        it at full size and at half size / motion scale 2."""
-        v = score_val(m, val)["psnr"]
-        return (v + score_val(m, val, low=True)["psnr"]) / 2 if a.lowres > 0 else v
+    def val_scores(m: KilnVFI) -> tuple[dict, float | None, float]:
+        """(full-size scores, half-size / scale-2 PSNR or None, the selection metric): val PSNR,
+        with --lowres the mean of it at full size and at half size / motion scale 2."""
+        v = score_val(m, val)
+        lo = score_val(m, val, low=True)["psnr"] if a.lowres > 0 else None
+        return v, lo, v["psnr"] if lo is None else (v["psnr"] + lo) / 2
+
     if src and st.get("val_fp") != val_fp and os.path.exists(best_p):
         # the val set was regenerated (or the checkpoint predates fingerprints): re-score the
         # best checkpoint on this set so "best" keeps meaning best on the set in use
@@ -288,7 +290,7 @@ def main(argv=None):
         ref.load_state_dict(ref_st["model"])
         ref.eval()
         old = best
-        best = selection(ref)
+        best = val_scores(ref)[2]
         log(fh, f"val set {val_fp} differs from the checkpoint's ({st.get('val_fp')}): best.pt re-scored {old:.3f} -> {best:.3f} dB")
     log(fh, f"val set fingerprint {val_fp}")
     dev = metrics.load_dev()
@@ -297,12 +299,9 @@ def main(argv=None):
 
     def validate():
         net.eval()
-        v = score_val(net, val)
+        v, lo, sel = val_scores(net)
         msg = f"VAL step {step} synth {v['psnr']:.3f} dB (t=0.5: {v['psnr_t05']:.3f})"
-        sel = v["psnr"]
-        if a.lowres > 0:
-            lo = score_val(net, val, low=True)["psnr"]
-            sel = (v["psnr"] + lo) / 2
+        if lo is not None:
             msg += f" half-size/scale 2 {lo:.3f} dB, selection mean {sel:.3f}"
         if dev is not None:
             d = metrics.score_dev(net, dev)

@@ -270,7 +270,7 @@ class SyntheticData(unittest.TestCase):
 
 
 class TrainSmoke(unittest.TestCase):
-    def test_lowres_run_trains_scores_both_sizes_and_checkpoints(self):
+    def test_runs_train_score_and_checkpoint_with_and_without_lowres(self):
         torch.manual_seed(0)
         photo = F.interpolate(torch.rand(1, 3, 10, 10), size=(300, 300), mode="bicubic")[0].clamp(0, 1)
         with tempfile.TemporaryDirectory() as td:
@@ -278,21 +278,22 @@ class TrainSmoke(unittest.TestCase):
                 os.makedirs(os.path.join(td, name))
                 shard = data.make_shard(np.random.default_rng(seed), [photo], 4, size=64)
                 data.save_shard(os.path.join(td, name, "shard_0000.npz"), shard)
-            ck = os.path.join(td, "ck")
-            r = subprocess.run(
-                [sys.executable, "-m", "kiln_vfi.train", "--cache", os.path.join(td, "train"), "--val", os.path.join(td, "val"),
-                 "--ckpt-dir", ck, "--log", os.path.join(td, "l.log"), "--max-steps", "2", "--val-every", "2",
-                 "--lowres", "1", "--batch", "2", "--crop", "32", "--min-shards", "1", "--pool", "1", "--threads", "1"],
-                cwd=os.path.dirname(HERE), capture_output=True, text=True, env={**os.environ, "KILN_VFI_DEV": td},
-            )
-            self.assertEqual(r.returncode, 0, r.stderr)
-            with open(os.path.join(td, "l.log")) as fh:
-                log = fh.read()
-            self.assertEqual(log.count("half-size/scale 2"), 2, log)  # step 0 and step 2
-            self.assertIn("step 2", log)
-            self.assertEqual(sorted(os.listdir(ck)), ["best.pt", "last.pt"])
-            st = torch.load(os.path.join(ck, "last.pt"), map_location="cpu")
-            self.assertEqual((st["step"], st["args"]["lowres"]), (2, 1.0))
+            for lowres, half_lines in (("1", 2), ("0", 0)):  # VAL at step 0 and step 2
+                ck, lp = os.path.join(td, f"ck{lowres}"), os.path.join(td, f"l{lowres}.log")
+                r = subprocess.run(
+                    [sys.executable, "-m", "kiln_vfi.train", "--cache", os.path.join(td, "train"), "--val", os.path.join(td, "val"),
+                     "--ckpt-dir", ck, "--log", lp, "--max-steps", "2", "--val-every", "2", "--lowres", lowres,
+                     "--batch", "2", "--crop", "32", "--min-shards", "1", "--pool", "1", "--threads", "1"],
+                    cwd=os.path.dirname(HERE), capture_output=True, text=True, env={**os.environ, "KILN_VFI_DEV": td},
+                )
+                self.assertEqual(r.returncode, 0, r.stderr)
+                with open(lp) as fh:
+                    log = fh.read()
+                self.assertEqual(log.count("VAL step"), 2, log)
+                self.assertEqual(log.count("half-size/scale 2"), half_lines, log)
+                self.assertEqual(sorted(os.listdir(ck)), ["best.pt", "last.pt"])
+                st = torch.load(os.path.join(ck, "last.pt"), map_location="cpu")
+                self.assertEqual((st["step"], st["args"]["lowres"]), (2, float(lowres)))
 
 
 class BadInput(unittest.TestCase):
