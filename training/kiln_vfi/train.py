@@ -338,11 +338,10 @@ def main(argv=None):
         for g in opt.param_groups:
             g["lr"] = lr
         i0, gt, i1, t, fl = feeder.batch(a.batch, a.crop, a.static_p)
-        if a.lowres > 0 and rng.random() < a.lowres:
+        low = a.lowres > 0 and rng.random() < a.lowres
+        if low:
             i0, gt, i1 = lowres(i0, gt, i1)
-            pred = net(i0, i1, t, LOWRES_SCALE, aux=True)
-        else:
-            pred = net(i0, i1, t, aux=True)
+        pred = net(i0, i1, t, LOWRES_SCALE if low else None, aux=True)
         l_img = charbonnier(pred["out"] - gt)
         l_cen = lap_loss(pred["out"], gt)
         fw = a.flow_w * math.exp(-step / a.flow_decay)
